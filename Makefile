@@ -1,0 +1,36 @@
+# Two commands on a fresh machine with Python 3.11:  `make test` and `make demo`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.bg2vec-installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install test nbtest checks readme tiny clean
+
+install: $(STAMP)
+
+# (Re)install only when the pins or the package metadata change; `make test` is quick once this exists.
+$(STAMP): constraints.txt settings.ini setup.py pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	touch $@
+
+# The embedded default (tiny model + MNTP adapter) is built once and cached, before the notebooks run in parallel.
+tiny: $(STAMP)
+	$(BIN)/python -m bg2vec.tiny --adapter cache
+
+nbtest: tiny
+	$(BIN)/nbdev_test --do_print --timing
+
+checks: $(STAMP)
+	tools/check_clean.sh
+	$(BIN)/python tools/readme.py --check
+
+test: nbtest checks
+
+readme: $(STAMP)
+	$(BIN)/python tools/readme.py
+
+clean:
+	rm -rf $(VENV) _proc _docs build dist *.egg-info
