@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.bg2vec-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install test nbtest checks readme tiny clean
+.PHONY: install test nbtest checks readme tiny demo clean
 
 install: $(STAMP)
 
@@ -28,6 +28,13 @@ checks: $(STAMP)
 	$(BIN)/python tools/readme.py --check
 
 test: nbtest checks
+
+# The main job on the embedded default: train, save the encoder + figures, reload it and evaluate on the held-out pairs.
+DEMO_OUT ?= output/tiny-demo
+demo: tiny
+	$(BIN)/bg2vec_simcse bg2vec/configs/tiny-demo.json --output_dir $(DEMO_OUT)
+	$(BIN)/python -m bg2vec.evaluate $(DEMO_OUT) --json $(DEMO_OUT)/evaluation.json
+	@echo "encoder: $(DEMO_OUT)   figures: $(DEMO_OUT)/figures/"
 
 readme: $(STAMP)
 	$(BIN)/python tools/readme.py

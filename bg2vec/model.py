@@ -56,7 +56,7 @@ def resolve_dtype(dtype, # a `torch.dtype`, its name ('bfloat16'), 'auto' or Non
                       'use float32 (or bfloat16) on a CPU.', stacklevel=3)
     return dtype
 
-# %% ../nbs/01_model.ipynb #6e3d28bf
+# %% ../nbs/01_model.ipynb #594db4f7
 PUBLISHED_ENCODER = 'mboyanov/bg2vec'
 
 class Bg2Vec(LLM2Vec):
@@ -73,9 +73,12 @@ class Bg2Vec(LLM2Vec):
         if 'attn_implementation' in kwargs:
             kwargs['attn_implementation'] = resolve_attn_implementation(kwargs['attn_implementation'])
         if 'torch_dtype' in kwargs: kwargs['torch_dtype'] = resolve_dtype(kwargs['torch_dtype'])
-        return super().from_pretrained(str(base_model_name_or_path),
-                                       peft_model_name_or_path=None if peft_model_name_or_path is None else str(peft_model_name_or_path),
-                                       merge_peft=merge_peft, enable_bidirectional=enable_bidirectional, **kwargs)
+        encoder = super().from_pretrained(str(base_model_name_or_path),
+                                          peft_model_name_or_path=None if peft_model_name_or_path is None else str(peft_model_name_or_path),
+                                          merge_peft=merge_peft, enable_bidirectional=enable_bidirectional, **kwargs)
+        if not isinstance(encoder.model, PeftModel) and hasattr(encoder.model, 'peft_config'):
+            del encoder.model.peft_config   # a merged adapter is part of the weights now, not an adapter to stack on
+        return encoder
 
     def tokenize(self, texts:list[str]) -> dict:
         "Same tensors as `LLM2Vec.tokenize`, in two batched tokenizer calls (see the collator lesson)"
