@@ -57,7 +57,7 @@ class DataTrainingArguments:
     preprocessing_num_workers: Optional[int] = field(default=None, metadata={'help': 'Processes for data loading'})
     overwrite_cache: bool = field(default=False, metadata={'help': 'Rebuild the cached datasets'})
 
-# %% ../nbs/90_arguments.ipynb #fd1379f5
+# %% ../nbs/90_arguments.ipynb #ad748def
 @dataclass
 class CustomArguments:
     "The SimCSE-specific knobs"
@@ -68,6 +68,9 @@ class CustomArguments:
     loss_scale: float = field(default=50.0, metadata={'help': 'Inverse temperature of the loss (the real run: 20)'})
     stop_after_n_steps: Optional[int] = field(default=10000, metadata={'help': 'Stop training after this many steps'})
     experiment_id: Optional[str] = field(default=None, metadata={'help': 'A name for the run'})
+    cached_mini_batch_size: Optional[int] = field(default=None, metadata={
+        'help': 'Cached (GradCache) loss: embed the batch in mini-batches of this size, so activation memory stays that of '
+                'a mini-batch while the negatives span the whole batch. Default: off'})
 
 # %% ../nbs/90_arguments.ipynb #b3ed1097
 ARGUMENT_CLASSES = (ModelArguments, DataTrainingArguments, TrainingArguments, CustomArguments)

@@ -22,8 +22,8 @@ from .model import Bg2Vec, initialize_peft
 
 # %% auto #0
 __all__ = ['EMBEDDED_MODEL', 'EMBEDDED_ADAPTER', 'EMBEDDED_CORPUS', 'USAGE', 'StopTrainingCallback', 'SimCSETrainer',
-           'save_encoder', 'resolve_embedded_data', 'resolve_embedded_model', 'check_run', 'dropout_views',
-           'plot_loss_curve', 'train_simcse', 'config_path', 'main']
+           'embed_views', 'cached_step', 'save_encoder', 'resolve_embedded_data', 'resolve_embedded_model', 'check_run',
+           'dropout_views', 'plot_loss_curve', 'train_simcse', 'config_path', 'main']
 
 # %% ../nbs/04_training.ipynb #c1740d41
 class StopTrainingCallback(TrainerCallback):
@@ -32,21 +32,32 @@ class StopTrainingCallback(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         if state.global_step >= self.stop_after_n_steps: control.should_training_stop = True
 
-# %% ../nbs/04_training.ipynb #7a836781
+# %% ../nbs/04_training.ipynb #fa92a6b9
 class SimCSETrainer(Trainer):
     "`Trainer` for SimCSE batches `(features per view, labels)` and a contrastive `loss_function`"
-    def __init__(self, *args, loss_function=None, **kwargs):
+    def __init__(self, *args, loss_function=None,
+                 cached_mini_batch_size:int|None=None, # embed in mini-batches of this size with the cached loss
+                 **kwargs):
         args_ = kwargs.get('args') or (args[1] if len(args) > 1 else None)
         if args_ is not None and args_.gradient_checkpointing and not args_.gradient_checkpointing_kwargs:
             args_.gradient_checkpointing_kwargs = {'use_reentrant': False}
         super().__init__(*args, **kwargs)
         self.loss_function = loss_function if loss_function is not None else load_loss('HardNegativeNLLLoss', scale=20.)
+        self.cached_mini_batch_size = cached_mini_batch_size
 
     def compute_loss(self, model, inputs, return_outputs:bool=False, **kwargs):
         features, labels = inputs
-        reps = [model(f) for f in features]
+        reps = embed_views(model, features)
         loss = self.loss_function(*reps[:3])
         return (loss, torch.stack(reps, dim=1)) if return_outputs else loss
+
+    def training_step(self, model, inputs, *args, **kwargs):
+        if not self.cached_mini_batch_size: return super().training_step(model, inputs, *args, **kwargs)
+        model.train()
+        features, labels = self._prepare_inputs(inputs)
+        loss = cached_step(model, features, self.loss_function, self.cached_mini_batch_size,
+                           backward=self.accelerator.backward, no_sync=lambda: self.accelerator.no_sync(model))
+        return loss.detach() / self.args.gradient_accumulation_steps
 
     def prediction_step(self, model, inputs, prediction_loss_only:bool, ignore_keys=None):
         inputs = self._prepare_inputs(inputs)
@@ -59,7 +70,61 @@ class SimCSETrainer(Trainer):
         self.accelerator.unwrap_model(self.model).save(output_dir)   # adapter (or weights), tokenizer, llm2vec_config.json
         torch.save(self.args, os.path.join(output_dir, 'training_args.bin'))
 
-# %% ../nbs/04_training.ipynb #0ce4ebdd
+# %% ../nbs/04_training.ipynb #8e563084
+def embed_views(model, features:list[dict]) -> list[torch.Tensor]:
+    "Embeddings of each view; views that share their tensors with the first go through one forward pass together"
+    same = [f['input_ids'] is features[0]['input_ids'] for f in features]
+    if len(features) > 1 and all(same):
+        n = features[0]['input_ids'].shape[0]
+        both = model({k: torch.cat([v] * len(features)) for k, v in features[0].items()})
+        return list(both.split(n))
+    return [model(f) for f in features]
+
+# %% ../nbs/04_training.ipynb #f3b1812e
+import contextlib
+
+def _trim(f:dict, lo:int, hi:int) -> dict:
+    "Rows lo:hi of a left-padded batch, without the padding columns every one of those rows has"
+    sub = {k: v[lo:hi] for k, v in f.items()}
+    first = int((sub['attention_mask'].sum(0) > 0).int().argmax())
+    return {k: v[:, first:] for k, v in sub.items()}
+
+class _RngState:
+    "The CPU and CUDA random states at creation, restorable as a context manager (for replaying dropout masks)"
+    def __init__(self, device):
+        self.devices = [device] if device.type == 'cuda' else []
+        self.cpu = torch.get_rng_state()
+        self.cuda = [torch.cuda.get_rng_state(d) for d in self.devices]
+    @contextlib.contextmanager
+    def replay(self):
+        with torch.random.fork_rng(devices=self.devices):
+            torch.set_rng_state(self.cpu)
+            for d, st in zip(self.devices, self.cuda): torch.cuda.set_rng_state(st, d)
+            yield
+
+def cached_step(model, features:list[dict], loss_function, mini_batch_size:int, backward=lambda t: t.backward(),
+                no_sync=contextlib.nullcontext, replayed:list|None=None) -> torch.Tensor:
+    "One cached-loss step: embed without gradients, gradients of the loss w.r.t. the embeddings, re-embed and backpropagate"
+    device = features[0]['input_ids'].device
+    chunks, reps = [], []
+    for v, f in enumerate(features):                       # pass 1: no graph, remember each mini-batch's random state
+        parts = []
+        for lo in range(0, f['input_ids'].shape[0], mini_batch_size):
+            sub = _trim(f, lo, lo + mini_batch_size)
+            chunks.append((v, lo, sub, _RngState(device)))
+            with torch.no_grad(): parts.append(model(sub))
+        reps.append(torch.cat(parts))
+    reps = [r.detach().requires_grad_() for r in reps]
+    loss = loss_function(*reps[:3])
+    loss.backward()                                          # gradients w.r.t. the embeddings only
+    for i, (v, lo, sub, rng) in enumerate(chunks):          # pass 2: same masks, with a graph, one mini-batch at a time
+        with (no_sync() if i < len(chunks) - 1 else contextlib.nullcontext()):
+            with rng.replay(): rep = model(sub)
+            if replayed is not None: replayed.append(rep.detach())
+            backward((rep * reps[v].grad[lo:lo + rep.shape[0]]).sum())
+    return loss.detach()
+
+# %% ../nbs/04_training.ipynb #65656917
 def save_encoder(encoder, # an `LLM2Vec`/`Bg2Vec`, its `model` possibly a `PeftModel`
                  output_dir, # folder to write the standalone encoder into (checkpoints there are kept)
                 ) -> Path:
@@ -77,7 +142,7 @@ def save_encoder(encoder, # an `LLM2Vec`/`Bg2Vec`, its `model` possibly a `PeftM
     tmp.rmdir()
     return output_dir
 
-# %% ../nbs/04_training.ipynb #5211cfed
+# %% ../nbs/04_training.ipynb #e14d3677
 EMBEDDED_MODEL, EMBEDDED_ADAPTER, EMBEDDED_CORPUS = 'bg2vec-tiny', 'bg2vec-tiny-mntp', 'bg2vec-corpus'
 
 def resolve_embedded_data(data_args:DataTrainingArguments):
@@ -94,7 +159,7 @@ def resolve_embedded_model(model_args:ModelArguments):
     if model_args.peft_model_name_or_path == EMBEDDED_ADAPTER:
         model_args.peft_model_name_or_path = str(tiny.save_tiny_adapter(model_args.model_name_or_path))
 
-# %% ../nbs/04_training.ipynb #dd42014f
+# %% ../nbs/04_training.ipynb #c91436dd
 def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:TrainingArguments,
               custom_args:CustomArguments):
     "Raise a clear `ValueError` for configuration mistakes that can be found without loading the model"
@@ -103,6 +168,8 @@ def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, traini
         raise ValueError(f'per_device_train_batch_size={training_args.per_device_train_batch_size}: SimCSE needs at least '
                          '2 sentences per batch, the other sentences of the batch are the negatives')
     load_loss(custom_args.loss_class)
+    if custom_args.cached_mini_batch_size is not None and custom_args.cached_mini_batch_size < 1:
+        raise ValueError(f'cached_mini_batch_size={custom_args.cached_mini_batch_size}: expected a positive size, or leave it unset')
     if not 0 <= custom_args.simcse_dropout < 1: raise ValueError(f'simcse_dropout={custom_args.simcse_dropout}: expected 0 <= p < 1')
     if training_args.remove_unused_columns:
         training_args.remove_unused_columns = False   # the batches are TrainSample objects, not columns to filter
@@ -119,7 +186,7 @@ def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, traini
             raise ValueError(f'{cfg}: model_type {model_type!r} has no bidirectional version in llm2vec; '
                              'expected mistral, llama, gemma or qwen2')
 
-# %% ../nbs/04_training.ipynb #6685fdc3
+# %% ../nbs/04_training.ipynb #19de657b
 def dropout_views(encoder, texts:list[str], seed:int=0) -> tuple[torch.Tensor, torch.Tensor]:
     "Two train-mode (dropout) embeddings of `texts`, reproducible by `seed`"
     was_training = encoder.training
@@ -148,7 +215,7 @@ def plot_loss_curve(log_history:list[dict], ax=None):
     ax.set_xlabel('step'); ax.set_ylabel('SimCSE loss'); ax.grid(alpha=.3); ax.legend()
     return ax.figure
 
-# %% ../nbs/04_training.ipynb #658867be
+# %% ../nbs/04_training.ipynb #00811673
 def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:TrainingArguments,
                  custom_args:CustomArguments) -> dict:
     "The whole SimCSE job: check, load, train, save the standalone encoder and its figures; returns the metrics"
@@ -173,7 +240,8 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
                                   lora_dropout=custom_args.lora_dropout, verbose=training_args.should_log)
     trainer = SimCSETrainer(model=model, args=training_args, train_dataset=train_dataset, eval_dataset=eval_dataset,
                             data_collator=SimCSEDefaultCollator(model.tokenize), tokenizer=model.tokenizer,
-                            loss_function=load_loss(custom_args.loss_class, scale=custom_args.loss_scale))
+                            loss_function=load_loss(custom_args.loss_class, scale=custom_args.loss_scale),
+                            cached_mini_batch_size=custom_args.cached_mini_batch_size)
     if custom_args.stop_after_n_steps is not None: trainer.add_callback(StopTrainingCallback(custom_args.stop_after_n_steps))
     shown = [t for t in (raw['validation']['text'][:200] if eval_dataset is not None and not data_args.streaming else [])
              if t and t.strip() and len(t) < 80][:10]
@@ -198,7 +266,7 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
         trainer.save_metrics('all', metrics)
     return metrics
 
-# %% ../nbs/04_training.ipynb #0d4efb3c
+# %% ../nbs/04_training.ipynb #080da012
 USAGE = '''usage: bg2vec_simcse CONFIG.json [--field value ...]
 
 Train a sentence encoder with unsupervised SimCSE. CONFIG.json holds the fields of ModelArguments, DataTrainingArguments,
@@ -229,6 +297,6 @@ def main(argv:list[str]|None=None):
         print(f'bg2vec_simcse: error: {e}', file=sys.stderr)
         sys.exit(2)
 
-# %% ../nbs/04_training.ipynb #33e39f28
+# %% ../nbs/04_training.ipynb #c1b30e59
 #| eval: false
 if __name__ == '__main__': main()
