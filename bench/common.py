@@ -1,0 +1,79 @@
+"""Shared pieces of the benchmarks: the reference code path, timing, and Bulgarian batches.
+
+The reference is llm2vec's own SimCSE path: `LLM2Vec.tokenize`, `LLM2Vec.encode`, `llm2vec.loss.HardNegativeNLLLoss`, and the
+`DefaultCollator` and `SimCSETrainer.compute_loss` of llm2vec's `experiments/run_simcse.py` (that script is not part of the pip
+package, so its two small pieces are restated below, behaviour for behaviour)."""
+import statistics, time
+
+import torch
+from llm2vec.dataset.dataset import TrainSample
+
+from bg2vec.tiny import read_corpus
+
+
+class ReferenceCollator:
+    "llm2vec's `DefaultCollator` (experiments/run_simcse.py): `model.tokenize` once per view"
+    def __init__(self, model): self.model = model
+
+    def __call__(self, batch):
+        texts = [[] for _ in batch[0].texts]
+        labels = []
+        for example in batch:
+            for i, t in enumerate(example.texts): texts[i].append(t)
+            labels.append(example.label)
+        return [self.model.tokenize(t) for t in texts], torch.tensor(labels)
+
+
+def reference_loss(model, features, loss_function):
+    "llm2vec's `SimCSETrainer.compute_loss`: one forward pass per view"
+    q_reps, d_reps = model(features[0]), model(features[1])
+    d_reps_neg = model(features[2]) if len(features) > 2 else None
+    return loss_function(q_reps, d_reps, d_reps_neg)
+
+
+def to_device(features, device):
+    return [{k: v.to(device) for k, v in f.items()} for f in features]
+
+
+def sync(device):
+    if str(device).startswith('cuda'): torch.cuda.synchronize()
+
+
+def timed(fn, device='cpu'):
+    sync(device); t0 = time.perf_counter(); out = fn(); sync(device)
+    return time.perf_counter() - t0, out
+
+
+def side_by_side(ours, ref, repeats, device='cpu', warmup=1):
+    "Median seconds of `ours()` and `ref()`, run alternately so that machine noise hits both alike"
+    for _ in range(warmup): ours(); ref()
+    t_ours, t_ref = [], []
+    for _ in range(repeats):
+        t_ref.append(timed(ref, device)[0]); t_ours.append(timed(ours, device)[0])
+    return statistics.median(t_ours), statistics.median(t_ref)
+
+
+def sentences(n, offset=0):
+    "`n` bundled Bulgarian sentences (cycled if needed)"
+    corpus = read_corpus()
+    return [corpus[(offset + i) % len(corpus)] for i in range(n)]
+
+
+def long_texts(tokenizer, n, min_tokens):
+    "`n` texts of at least `min_tokens` tokens, made of consecutive corpus sentences"
+    corpus, out, i = read_corpus(), [], 0
+    while len(out) < n:
+        parts = []
+        while len(tokenizer(' '.join(parts), add_special_tokens=False)['input_ids']) < min_tokens:
+            parts.append(corpus[i % len(corpus)]); i += 1
+        out.append(' '.join(parts))
+    return out
+
+
+def pairs(texts): return [TrainSample(texts=[t, t], label=1.0) for t in texts]
+
+
+def row(name, ours, ref, goal, unit='s'):
+    ratio = ref / ours if ours else float('nan')
+    return f'{name:<58} ref {ref*1e3 if unit == "s" else ref:>9.1f}{"ms" if unit == "s" else unit}  ' \
+           f'ours {ours*1e3 if unit == "s" else ours:>9.1f}{"ms" if unit == "s" else unit}  ratio {ratio:5.2f}x  (goal {goal})'

@@ -1,0 +1,149 @@
+"""CPU benchmark: bg2vec's code path against llm2vec's, side by side in one run, on the tiny Mistral and Bulgarian sentences.
+
+    python bench/cpu.py [--repeats N] [--profile]
+
+Prints medians and ratios (reference time / ours) for: collating 128 pairs, encoding 512 sentences, one SimCSE training step,
+and the activation memory of a batch-128 step with the cached loss against the plain one; then where a step's time goes."""
+import argparse, json, os, resource, statistics, subprocess, sys
+from pathlib import Path
+
+import torch
+from llm2vec import LLM2Vec
+from llm2vec.loss.utils import load_loss as llm2vec_load_loss
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import ReferenceCollator, long_texts, pairs, reference_loss, row, sentences, side_by_side, timed  # noqa: E402
+from bg2vec.collator import SimCSEDefaultCollator  # noqa: E402
+from bg2vec.loss import load_loss  # noqa: E402
+from bg2vec.model import Bg2Vec, initialize_peft  # noqa: E402
+from bg2vec.tiny import save_tiny_adapter, save_tiny_model  # noqa: E402
+from bg2vec.training import cached_step, embed_views  # noqa: E402
+
+
+def encoders(dropout=0.0, lora=False, checkpointing=False, max_length=64):
+    "The same weights behind an llm2vec `LLM2Vec` (reference) and a `Bg2Vec` (ours)"
+    torch.manual_seed(0)
+    ref = LLM2Vec.from_pretrained(str(save_tiny_model(progress=False)), enable_bidirectional=True, merge_peft=True,
+                                  peft_model_name_or_path=str(save_tiny_adapter(progress=False)), pooling_mode='mean',
+                                  max_length=max_length, attention_dropout=dropout)
+    if lora: ref.model = initialize_peft(ref.model, lora_r=8, lora_alpha=16, lora_dropout=0.05, verbose=False)
+    if checkpointing: ref.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={'use_reentrant': False})
+    ours = Bg2Vec(model=ref.model, tokenizer=ref.tokenizer, pooling_mode='mean', max_length=max_length)
+    return ours, ref
+
+
+def bench_collate(repeats):
+    ours_m, ref_m = encoders()
+    batch = pairs(sentences(128))
+    ours_c, ref_c = SimCSEDefaultCollator(ours_m.tokenize), ReferenceCollator(ref_m)
+    t_ours, t_ref = side_by_side(lambda: [ours_c(batch) for _ in range(5)], lambda: [ref_c(batch) for _ in range(5)], repeats)
+    return row('collate a batch of 128 pairs', t_ours / 5, t_ref / 5, '>= 5x')
+
+
+def bench_encode(repeats):
+    ours_m, ref_m = encoders()
+    texts = sentences(512, offset=300)
+    kw = dict(batch_size=64, show_progress_bar=False)
+    diff = (ours_m.encode(texts, **kw) - ref_m.encode(texts, **kw)).abs().max().item()
+    t_ours, t_ref = side_by_side(lambda: ours_m.encode(texts, **kw), lambda: ref_m.encode(texts, **kw), repeats)
+    return row('encode 512 sentences, batch 64', t_ours, t_ref, '>= 1.25x') + f'  max|diff| {diff:.1e}'
+
+
+def step_fns(batch_size=32, max_length=64, checkpointing=True):
+    ours_m, ref_m = encoders(dropout=0.1, lora=True, checkpointing=checkpointing, max_length=max_length)
+    ours_m.train(); ref_m.train()
+    opt = torch.optim.AdamW([p for p in ours_m.parameters() if p.requires_grad], lr=1e-4)
+    ours_c, ref_c = SimCSEDefaultCollator(ours_m.tokenize), ReferenceCollator(ref_m)
+    ours_loss, ref_loss = load_loss('HardNegativeNLLLoss', scale=20.), llm2vec_load_loss('HardNegativeNLLLoss', scale=20.)
+    texts = sentences(4096, offset=600)
+    it = {'i': 0}
+
+    def next_batch():
+        it['i'] = (it['i'] + batch_size) % (len(texts) - batch_size)
+        return pairs(texts[it['i']:it['i'] + batch_size])
+
+    def ours_step():
+        feats, _ = ours_c(next_batch())
+        loss = ours_loss(*embed_views(ours_m, feats)); loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
+
+    def ref_step():
+        feats, _ = ref_c(next_batch())
+        loss = reference_loss(ref_m, feats, ref_loss); loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
+    return ours_step, ref_step, (ours_m, ref_m, ours_c, ref_c, ours_loss, ref_loss, next_batch, opt)
+
+
+def bench_step(repeats):
+    ours_step, ref_step, _ = step_fns()
+    t_ours, t_ref = side_by_side(ours_step, ref_step, repeats, warmup=2)
+    return row('SimCSE step, batch 32, <= 64 tokens, LoRA, grad. ckpt.', t_ours, t_ref, '>= 1.0x')
+
+
+def breakdown(repeats):
+    "Median milliseconds of each phase of a step, reference and ours"
+    _, _, (ours_m, ref_m, ours_c, ref_c, ours_loss, ref_loss, next_batch, opt) = step_fns()
+    phases = {'ref': {}, 'ours': {}}
+    for _ in range(repeats + 1):
+        for name, m, coll, lf, fwd in (('ref', ref_m, ref_c, ref_loss, lambda f, m=ref_m, lf=ref_loss: reference_loss(m, f, lf)),
+                                       ('ours', ours_m, ours_c, ours_loss, lambda f, m=ours_m, lf=ours_loss: lf(*embed_views(m, f)))):
+            b = next_batch()
+            t_c, (feats, _) = timed(lambda: coll(b))
+            t_f, loss = timed(lambda: fwd(feats))
+            t_b, _ = timed(loss.backward)
+            t_o, _ = timed(lambda: (opt.step(), opt.zero_grad(set_to_none=True)))
+            for k, v in (('collate', t_c), ('forward + loss', t_f), ('backward', t_b), ('optimizer', t_o)):
+                phases[name].setdefault(k, []).append(v)
+    lines = [f"{'phase (median ms)':<20}{'reference':>12}{'ours':>12}"]
+    for k in phases['ref']:
+        r, o = (statistics.median(phases[n][k][1:]) * 1e3 for n in ('ref', 'ours'))
+        lines.append(f'{k:<20}{r:>12.1f}{o:>12.1f}')
+    return '\n'.join(lines)
+
+
+def memory_probe(mode, batch_size=128, mini=16):
+    "Run in a fresh process: peak resident memory added by one batch-128 step (MB)"
+    torch.set_num_threads(1)
+    ours_m, _ = encoders(dropout=0.1, lora=True, max_length=64)
+    ours_m.train()
+    feats, _ = SimCSEDefaultCollator(ours_m.tokenize)(pairs(sentences(batch_size, offset=900)))
+    loss_fn = load_loss('HardNegativeNLLLoss', scale=20.)
+    cached_step(ours_m, feats, loss_fn, mini) if mode == 'cached' else loss_fn(*embed_views(ours_m, feats)).backward()
+    for p in ours_m.parameters(): p.grad = None
+    Path('/proc/self/clear_refs').write_text('5')        # reset the peak (VmHWM) to the current resident size
+    base = rss_kb()
+    if mode == 'cached': cached_step(ours_m, feats, loss_fn, mini)
+    else: loss_fn(*embed_views(ours_m, feats)).backward()
+    print(json.dumps({'mode': mode, 'peak_mb': (hwm_kb() - base) / 1024}))
+
+
+def rss_kb(): return _status('VmRSS')
+def hwm_kb(): return _status('VmHWM')
+def _status(key):
+    for line in Path('/proc/self/status').read_text().splitlines():
+        if line.startswith(key): return int(line.split()[1])
+
+
+def bench_memory():
+    res = {}
+    for mode in ('plain', 'cached'):
+        out = subprocess.run([sys.executable, __file__, '--memory-probe', mode], capture_output=True, text=True, check=True)
+        res[mode] = json.loads(out.stdout.strip().splitlines()[-1])['peak_mb']
+    return (f"{'activation memory of a batch-128 step (peak RSS added)':<58} plain {res['plain']:7.1f}MB  "
+            f"cached(16) {res['cached']:7.1f}MB  cached/plain {res['cached'] / res['plain']:.2f}  (goal <= 0.33)")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--repeats', type=int, default=7)
+    p.add_argument('--memory-probe', choices=['plain', 'cached'])
+    a = p.parse_args()
+    if a.memory_probe: return memory_probe(a.memory_probe)
+    print(f'CPU benchmark, torch {torch.__version__}, {torch.get_num_threads()} threads, medians of {a.repeats} runs; '
+          'ratio = reference time / ours', flush=True)
+    for fn in (bench_collate, bench_encode, bench_step):
+        print(fn(a.repeats), flush=True)
+    print(bench_memory(), flush=True)
+    print('\nwhere a training step goes (batch 32, LoRA, gradient checkpointing)\n' + breakdown(a.repeats), flush=True)
+
+
+if __name__ == '__main__':
+    main()
