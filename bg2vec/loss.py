@@ -50,7 +50,7 @@ def gather_with_grad(x:Tensor, # this process's rows
     stacked = _AllGather.apply(padded, group)
     return torch.cat([stacked[r, :sizes[r]] for r in range(world)])
 
-# %% ../nbs/02_loss.ipynb #639d3afc
+# %% ../nbs/02_loss.ipynb #ffe0f7b3
 class HardNegativeNLLLoss:
     "InfoNCE over cosine similarities: each query's positive is the document with the same index"
     def __init__(self, scale:float=20.0, # inverse temperature applied to the cosine similarities
@@ -61,7 +61,8 @@ class HardNegativeNLLLoss:
         "The scaled similarity matrix the loss classifies: global queries × (global positives, then negatives)"
         if d_reps_neg is None: d_reps_neg = d_reps_pos[:0]
         q, pos, neg = (gather_with_grad(x) for x in (q_reps, d_reps_pos, d_reps_neg))
-        return self.similarity_fct(q, torch.cat([pos, neg])) * self.scale
+        with torch.autocast(q.device.type, enabled=False):   # similarities in float32, also under mixed precision
+            return self.similarity_fct(q.float(), torch.cat([pos, neg]).float()) * self.scale
 
     def __call__(self, q_reps:Tensor, d_reps_pos:Tensor, d_reps_neg:Tensor|None=None) -> Tensor:
         scores = self.scores(q_reps, d_reps_pos, d_reps_neg)

@@ -1,0 +1,152 @@
+"""GPU benchmark: a Mistral-7B-shaped encoder with random weights (no download), bf16, LoRA r 16, batch 128 x 128 tokens,
+gradient checkpointing; bg2vec's path against llm2vec's, plain and cached loss, and encode throughput.
+
+    python bench/gpu.py [--steps 3] [--json OUT.json]      # on one GPU, a few minutes
+    python bench/gpu.py --small                            # a tiny shape, to check the script anywhere
+
+MFU counts 4 N FLOPs per token (N = parameters of the base model; forward 2N + backward through activations 2N, the LoRA
+weight gradients being negligible), as the performance issue asks, against the card's dense bf16 peak."""
+import argparse, importlib.util, json, statistics, sys, time
+from pathlib import Path
+
+import torch
+from llm2vec import LLM2Vec
+from llm2vec.loss.utils import load_loss as llm2vec_load_loss
+from llm2vec.models import MistralBiModel
+from transformers import MistralConfig
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import ReferenceCollator, long_texts, pairs, reference_loss, sentences, sync, to_device  # noqa: E402
+from bg2vec.collator import SimCSEDefaultCollator  # noqa: E402
+from bg2vec.loss import load_loss  # noqa: E402
+from bg2vec.model import Bg2Vec, fuse_rms_norm, initialize_peft, lora_input_casting  # noqa: E402
+from bg2vec.tiny import read_corpus, train_tokenizer  # noqa: E402
+from bg2vec.training import cached_step, embed_views  # noqa: E402
+
+PEAK_BF16 = {'H100': 989e12, 'H200': 989e12, 'A100': 312e12}
+
+
+def peak_flops():
+    if not torch.cuda.is_available(): return float('nan')
+    name = torch.cuda.get_device_name()
+    return next((v for k, v in PEAK_BF16.items() if k in name), float('nan'))
+
+
+def build(small, device, dtype):
+    cfg = MistralConfig(vocab_size=38000, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+                        num_attention_heads=32, num_key_value_heads=8, max_position_embeddings=32768, rope_theta=1e6,
+                        attention_dropout=0.3)
+    if small:
+        cfg.update(dict(hidden_size=256, intermediate_size=688, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2))
+    attn = 'flash_attention_2' if (importlib.util.find_spec('flash_attn') and device == 'cuda') else 'sdpa'
+    cfg._attn_implementation = attn
+    torch.manual_seed(0)
+    old = torch.get_default_dtype(); torch.set_default_dtype(dtype)
+    with torch.device(device): base = MistralBiModel(cfg)
+    torch.set_default_dtype(old)
+    n_params = sum(p.numel() for p in base.parameters())
+    tok = train_tokenizer(read_corpus())
+    tok.pad_token, tok.padding_side = tok.eos_token, 'left'
+    model = initialize_peft(base, lora_r=16, lora_alpha=32, lora_dropout=0.05, verbose=False)
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={'use_reentrant': False})
+    ours = Bg2Vec(model=model, tokenizer=tok, pooling_mode='mean', max_length=128)
+    ref = LLM2Vec(model=model, tokenizer=tok, pooling_mode='mean', max_length=128)
+    return ours, ref, tok, n_params, attn
+
+
+def measure(step, steps, device):
+    "Median seconds of `step()` after one warm-up, and the peak memory it allocated (GiB)"
+    step(); sync(device)
+    if device == 'cuda': torch.cuda.reset_peak_memory_stats()
+    times = []
+    for _ in range(steps):
+        sync(device); t0 = time.perf_counter(); step(); sync(device); times.append(time.perf_counter() - t0)
+    peak = torch.cuda.max_memory_allocated() / 2**30 if device == 'cuda' else float('nan')
+    return statistics.median(times), peak
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--small', action='store_true')
+    p.add_argument('--steps', type=int, default=3)
+    p.add_argument('--batch', type=int, default=128)
+    p.add_argument('--mini', type=int, default=32, help='cached loss mini-batch')
+    p.add_argument('--encode_n', type=int, default=2048)
+    p.add_argument('--json')
+    a = p.parse_args()
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    dtype = torch.bfloat16 if device == 'cuda' else torch.float32
+    t0 = time.time()
+    ours, ref, tok, n_params, attn = build(a.small, device, dtype)
+    print(f'{torch.cuda.get_device_name() if device == "cuda" else "cpu"}, torch {torch.__version__}, attention {attn}, '
+          f'{n_params/1e9:.2f}B parameters, built in {time.time()-t0:.0f}s', flush=True)
+    texts = long_texts(tok, 4 * a.batch, 130)
+    loss_ours, loss_ref = load_loss('HardNegativeNLLLoss', scale=20.), llm2vec_load_loss('HardNegativeNLLLoss', scale=20.)
+    opt = torch.optim.AdamW([q for q in ours.parameters() if q.requires_grad], lr=1e-5)
+    coll_ours, coll_ref = SimCSEDefaultCollator(ours.tokenize), ReferenceCollator(ref)
+    it = {'i': 0}
+
+    def batch():
+        it['i'] = (it['i'] + a.batch) % (len(texts) - a.batch + 1)
+        return pairs(texts[it['i']:it['i'] + a.batch])
+
+    def finish(loss):
+        loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
+
+    def step_ref():
+        feats, _ = coll_ref(batch()); finish(reference_loss(ref, to_device(feats, device), loss_ref))
+
+    # ours as SimCSETrainer runs it with bf16=True: autocast, LoRA input casts off (and the norms fused, below)
+    amp = torch.autocast(device, dtype=torch.bfloat16, enabled=device == 'cuda')
+
+    def step_ours():
+        feats, _ = coll_ours(batch())
+        with amp, lora_input_casting(ours, device != 'cuda'): finish(loss_ours(*embed_views(ours, to_device(feats, device))))
+
+    def step_cached():
+        feats, _ = coll_ours(batch())
+        with amp, lora_input_casting(ours, device != 'cuda'): cached_step(ours, to_device(feats, device), loss_ours, a.mini)
+        opt.step(); opt.zero_grad(set_to_none=True)
+
+    ours.train()
+    n_tok = sum(int(f['attention_mask'].sum()) for f in coll_ours(batch())[0])   # real tokens per step, both views
+    res, peak, enc = {}, peak_flops(), {}
+    sents = sentences(a.encode_n)
+
+    def run_step(name, fn):
+        ours.train()
+        t, mem = measure(fn, a.steps, device)
+        res[name] = dict(seconds=t, tokens_per_s=n_tok / t, mfu=4 * n_params * n_tok / t / peak, peak_gib=mem)
+        print(f"{name:<32} {t:7.3f} s/step  {n_tok/t:9.0f} tok/s  MFU {res[name]['mfu']*100:5.1f}%  peak {mem:6.1f} GiB",
+              flush=True)
+
+    def run_encode(name, m):
+        m.eval()
+        m.encode(sents[:256], batch_size=128, show_progress_bar=False, device=device)
+        t, _ = measure(lambda: m.encode(sents, batch_size=128, show_progress_bar=False, device=device), a.steps, device)
+        enc[name] = a.encode_n / t
+        print(f'{name:<32} {enc[name]:9.0f} sentences/s', flush=True)
+        return m.encode(sents[:64], show_progress_bar=False, device=device)
+
+    # the reference first: ours and the reference share the weights, and ours fuses the norms in place
+    run_step('llm2vec path', step_ref)
+    e_ref = run_encode('llm2vec encode', ref)
+    print(f'fused RMSNorm layers: {fuse_rms_norm(ours.model)}', flush=True)
+    run_step('bg2vec path', step_ours)
+    run_step(f'bg2vec cached loss (mini {a.mini})', step_cached)
+    e_ours = run_encode('bg2vec encode', ours)
+    res['step ratio (llm2vec / bg2vec)'] = res['llm2vec path']['seconds'] / res['bg2vec path']['seconds']
+    print(f"training step ratio llm2vec / bg2vec: {res['step ratio (llm2vec / bg2vec)']:.2f}x (goal >= 1.3x; MFU goal >= 35%)")
+    res['encode'] = enc
+    res['encode ratio'] = enc['bg2vec encode'] / enc['llm2vec encode']
+    print(f"encode throughput ratio bg2vec / llm2vec: {res['encode ratio']:.2f}x (goal >= 2x)")
+    res['encode min cosine vs llm2vec'] = torch.nn.functional.cosine_similarity(e_ours, e_ref).min().item()
+    print(f"encode agreement with llm2vec (bf16): min cosine {res['encode min cosine vs llm2vec']:.4f}")
+    res.update(device=torch.cuda.get_device_name() if device == 'cuda' else 'cpu', attention=attn, params=n_params,
+               tokens_per_step=n_tok, batch=a.batch, steps=a.steps)
+    print(json.dumps(res, indent=1))
+    if a.json: Path(a.json).write_text(json.dumps(res, indent=1))
+
+
+if __name__ == '__main__':
+    main()
