@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.bg2vec-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install test nbtest checks readme tiny demo clean
+.PHONY: install test nbtest checks readme tiny demo bench clean
 
 install: $(STAMP)
 
@@ -35,6 +35,10 @@ demo: tiny
 	$(BIN)/bg2vec_simcse bg2vec/configs/tiny-demo.json --output_dir $(DEMO_OUT)
 	$(BIN)/python -m bg2vec.evaluate $(DEMO_OUT) --json $(DEMO_OUT)/evaluation.json
 	@echo "encoder: $(DEMO_OUT)   figures: $(DEMO_OUT)/figures/"
+
+# Side-by-side CPU benchmark against llm2vec's code path (medians and ratios; about two minutes).
+bench: tiny
+	$(BIN)/python bench/cpu.py
 
 readme: $(STAMP)
 	$(BIN)/python tools/readme.py
