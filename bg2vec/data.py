@@ -17,19 +17,35 @@ from llm2vec.dataset.dataset import Dataset as L2VDataset, TrainSample
 from .arguments import DataTrainingArguments, ModelArguments
 
 # %% auto #0
-__all__ = ['LLM2VEC_TEXT_DATASETS', 'split_validation', 'load_raw_datasets', 'nonblank_rows', 'PairedDataset',
+__all__ = ['LLM2VEC_TEXT_DATASETS', 'check_data_file', 'split_validation', 'load_raw_datasets', 'nonblank_rows', 'PairedDataset',
            'PairedIterableDataset']
 
-# %% ../nbs/00_data.ipynb #90a2ae30
+# %% ../nbs/00_data.ipynb #048d30bb
 _BUILDERS = {'.txt': 'text', '.text': 'text', '.json': 'json', '.jsonl': 'json', '.csv': 'csv', '.parquet': 'parquet'}
 LLM2VEC_TEXT_DATASETS = ('Wiki1M',)  # llm2vec names whose data is a local text file, one sentence a line
 
-def _builder(path:str) -> str:
+def check_data_file(path:str) -> None:
+    "Fail with a clear message if `path` is missing, empty, of an unknown format, or (for text formats) not UTF-8"
     p = Path(path)
     if not p.exists(): raise FileNotFoundError(f"data file {path!r} does not exist")
+    if p.is_dir(): raise ValueError(f"data file {path!r} is a folder; expected a file")
     if p.suffix.lower() not in _BUILDERS:
         raise ValueError(f"data file {path!r}: unsupported extension {p.suffix!r}; expected one of {sorted(_BUILDERS)}")
-    return _BUILDERS[p.suffix.lower()]
+    if p.stat().st_size == 0: raise ValueError(f"data file {path!r} is empty")
+    if _BUILDERS[p.suffix.lower()] == 'parquet': return
+    offset = 0
+    with open(p, 'rb') as f:
+        for i, line in enumerate(f, start=1):
+            try: line.decode('utf-8')
+            except UnicodeDecodeError as e:
+                raise ValueError(f"data file {path!r} is not UTF-8 text: line {i}, byte {e.start + 1} of the line (offset "
+                                 f"{offset + e.start} in the file) is {line[e.start:e.start + 1]!r}; re-encode it as UTF-8, "
+                                 "e.g. `iconv -f cp1251 -t utf-8`") from None
+            offset += len(line)
+
+def _builder(path:str) -> str:
+    check_data_file(path)
+    return _BUILDERS[Path(path).suffix.lower()]
 
 def _local_files(data_args) -> dict:
     files = {}
@@ -39,7 +55,7 @@ def _local_files(data_args) -> dict:
     if not files: raise ValueError('no data given: set dataset_name, train_file or dataset_file_path')
     return files
 
-# %% ../nbs/00_data.ipynb #654af26d
+# %% ../nbs/00_data.ipynb #7c22dd44
 def split_validation(raw:DatasetDict|IterableDatasetDict, percentage:int) -> DatasetDict|IterableDatasetDict:
     "Hold out the first `percentage` percent of `raw['train']` as `raw['validation']` (every `k`-th row when streaming)"
     if 'validation' in raw or not percentage: return raw
@@ -50,7 +66,8 @@ def split_validation(raw:DatasetDict|IterableDatasetDict, percentage:int) -> Dat
         val = train.filter(lambda _, i: i % 100 < percentage, with_indices=True)
         rest = train.filter(lambda _, i: i % 100 >= percentage, with_indices=True)
         return IterableDatasetDict(train=rest, validation=val)
-    n_val = max(1, round(len(train) * percentage / 100))
+    if len(train) < 2: return raw                      # nothing to split off
+    n_val = min(max(1, round(len(train) * percentage / 100)), len(train) - 1)
     # contiguous ranges: `select` makes zero-copy slices of the Arrow table
     return DatasetDict(train=train.select(range(n_val, len(train))), validation=train.select(range(n_val)))
 

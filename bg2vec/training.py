@@ -21,9 +21,10 @@ from .loss import load_loss, similarity_heatmap
 from .model import Bg2Vec, initialize_peft, lora_input_casting
 
 # %% auto #0
-__all__ = ['EMBEDDED_MODEL', 'EMBEDDED_ADAPTER', 'EMBEDDED_CORPUS', 'USAGE', 'StopTrainingCallback', 'SimCSETrainer',
-           'embed_views', 'cached_step', 'save_encoder', 'resolve_embedded_data', 'resolve_embedded_model', 'check_run',
-           'dropout_views', 'plot_loss_curve', 'train_simcse', 'config_path', 'main']
+__all__ = ['EMBEDDED_MODEL', 'EMBEDDED_ADAPTER', 'EMBEDDED_CORPUS', 'USAGE', 'StopTrainingCallback', 'NonFiniteLoss',
+           'SimCSETrainer', 'embed_views', 'cached_step', 'save_encoder', 'resolve_embedded_data',
+           'resolve_embedded_model', 'check_run', 'dropout_views', 'plot_loss_curve', 'train_simcse', 'config_path',
+           'main']
 
 # %% ../nbs/04_training.ipynb #c1740d41
 class StopTrainingCallback(TrainerCallback):
@@ -32,7 +33,18 @@ class StopTrainingCallback(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         if state.global_step >= self.stop_after_n_steps: control.should_training_stop = True
 
-# %% ../nbs/04_training.ipynb #764db14b
+# %% ../nbs/04_training.ipynb #f396ffa5
+class NonFiniteLoss(RuntimeError):
+    "The training loss became NaN or infinite; nothing after the last good checkpoint is kept"
+    def __init__(self, value:float, step:int, output_dir:str):
+        from transformers.trainer_utils import get_last_checkpoint
+        last = get_last_checkpoint(output_dir) if Path(output_dir).is_dir() else None
+        where = (f'the last good checkpoint is {last}: resume from it (--resume_from_checkpoint {last}) with a lower '
+                 'learning_rate' if last else 'no checkpoint was saved before it')
+        super().__init__(f'the training loss became {value} at step {step}; training stopped and the encoder was not '
+                         f'saved; {where}')
+        self.step, self.checkpoint = step, last
+
 class SimCSETrainer(Trainer):
     "`Trainer` for SimCSE batches `(features per view, labels)` and a contrastive `loss_function`"
     def __init__(self, *args, loss_function=None,
@@ -58,13 +70,35 @@ class SimCSETrainer(Trainer):
 
     def training_step(self, model, inputs, *args, **kwargs):
         with self._casts(model):
-            if not self.cached_mini_batch_size: return super().training_step(model, inputs, *args, **kwargs)
-            model.train()
-            features, labels = self._prepare_inputs(inputs)
-            with self.compute_loss_context_manager():
-                loss = cached_step(model, features, self.loss_function, self.cached_mini_batch_size,
-                                   backward=self.accelerator.backward, no_sync=lambda: self.accelerator.no_sync(model))
-            return loss.detach() / self.args.gradient_accumulation_steps
+            if not self.cached_mini_batch_size: loss = super().training_step(model, inputs, *args, **kwargs)
+            else:
+                model.train()
+                features, labels = self._prepare_inputs(inputs)
+                with self.compute_loss_context_manager():
+                    loss = cached_step(model, features, self.loss_function, self.cached_mini_batch_size,
+                                       backward=self.accelerator.backward, no_sync=lambda: self.accelerator.no_sync(model))
+                loss = loss.detach() / self.args.gradient_accumulation_steps
+        if not torch.isfinite(loss): raise NonFiniteLoss(loss.item(), self.state.global_step + 1, self.args.output_dir)
+        return loss
+
+    def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
+        "Resume the LoRA adapter of an `LLM2Vec` wrapper (`Trainer` looks for full weights only)"
+        enc = self.accelerator.unwrap_model(model if model is not None else self.model)
+        adapter = Path(resume_from_checkpoint) / 'adapter_model.safetensors'
+        if isinstance(getattr(enc, 'model', None), PeftModel) and adapter.exists():
+            from peft import set_peft_model_state_dict
+            from safetensors.torch import load_file
+            res = set_peft_model_state_dict(enc.model, load_file(str(adapter)))
+            if getattr(res, 'unexpected_keys', None): raise ValueError(f'{adapter}: unexpected weights {res.unexpected_keys[:5]}')
+            return
+        return super()._load_from_checkpoint(resume_from_checkpoint, model)
+
+    def _load_rng_state(self, checkpoint):
+        "`Trainer`'s RNG restore, allowing the numpy state that PyTorch 2.6+ refuses by default (our own checkpoint)"
+        original = torch.load
+        torch.load = lambda *a, **k: original(*a, **{'weights_only': False, **k})
+        try: super()._load_rng_state(checkpoint)
+        finally: torch.load = original
 
     def prediction_step(self, model, inputs, prediction_loss_only:bool, ignore_keys=None):
         inputs = self._prepare_inputs(inputs)
@@ -164,7 +198,7 @@ def resolve_embedded_model(model_args:ModelArguments):
     if model_args.peft_model_name_or_path == EMBEDDED_ADAPTER:
         model_args.peft_model_name_or_path = str(tiny.save_tiny_adapter(model_args.model_name_or_path))
 
-# %% ../nbs/04_training.ipynb #c91436dd
+# %% ../nbs/04_training.ipynb #9a3f5fa8
 def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:TrainingArguments,
               custom_args:CustomArguments):
     "Raise a clear `ValueError` for configuration mistakes that can be found without loading the model"
@@ -180,6 +214,14 @@ def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, traini
         training_args.remove_unused_columns = False   # the batches are TrainSample objects, not columns to filter
     if not torch.cuda.is_available(): training_args.dataloader_pin_memory = False
     out = Path(training_args.output_dir)
+    if training_args.resume_from_checkpoint in ('last', 'true', 'True'):
+        from transformers.trainer_utils import get_last_checkpoint
+        last = get_last_checkpoint(str(out)) if out.is_dir() else None
+        if last is None: raise ValueError(f'resume_from_checkpoint={training_args.resume_from_checkpoint!r}: no checkpoint-* in {str(out)!r}')
+        training_args.resume_from_checkpoint = last
+    if training_args.resume_from_checkpoint and not (Path(training_args.resume_from_checkpoint) / 'trainer_state.json').exists():
+        raise ValueError(f'resume_from_checkpoint={training_args.resume_from_checkpoint!r} is not a checkpoint folder '
+                         '(no trainer_state.json in it)')
     if (out.exists() and any(out.iterdir()) and not training_args.overwrite_output_dir
             and not training_args.resume_from_checkpoint):
         raise ValueError(f'output_dir {str(out)!r} already holds files; pass --overwrite_output_dir true to replace its '
@@ -220,7 +262,7 @@ def plot_loss_curve(log_history:list[dict], ax=None):
     ax.set_xlabel('step'); ax.set_ylabel('SimCSE loss'); ax.grid(alpha=.3); ax.legend()
     return ax.figure
 
-# %% ../nbs/04_training.ipynb #00811673
+# %% ../nbs/04_training.ipynb #510909c3
 def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:TrainingArguments,
                  custom_args:CustomArguments) -> dict:
     "The whole SimCSE job: check, load, train, save the standalone encoder and its figures; returns the metrics"
@@ -230,8 +272,12 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
     Paired = PairedIterableDataset if data_args.streaming else PairedDataset
     train_dataset = Paired(raw['train'], data_args.text_column)
     eval_dataset = Paired(raw['validation'], data_args.text_column) if 'validation' in raw else None
+    source = data_args.train_file or data_args.dataset_file_path or data_args.dataset_name
+    if not data_args.streaming and len(train_dataset) == 0:
+        raise ValueError(f'{source}: no text to train on: all {train_dataset.n_dropped} rows of column '
+                         f'{data_args.text_column!r} are blank')
     if not data_args.streaming and len(train_dataset) < training_args.per_device_train_batch_size:
-        raise ValueError(f'only {len(train_dataset)} non-blank training rows, fewer than one batch of '
+        raise ValueError(f'{source}: only {len(train_dataset)} non-blank training rows, fewer than one batch of '
                          f'{training_args.per_device_train_batch_size}')
     resolve_embedded_model(model_args)
     set_seed(training_args.seed)
@@ -266,12 +312,12 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
         save_encoder(model, out)
         run = dict(model_name_or_path=model_args.model_name_or_path, peft_model_name_or_path=model_args.peft_model_name_or_path,
                    pooling_mode=model.pooling_mode, max_length=model.max_length, steps=trainer.state.global_step,
-                   metrics=metrics)
+                   world_size=training_args.world_size, resumed_from=training_args.resume_from_checkpoint, metrics=metrics)
         (out / 'bg2vec_run.json').write_text(json.dumps(run, indent=2, ensure_ascii=False))
         trainer.save_metrics('all', metrics)
     return metrics
 
-# %% ../nbs/04_training.ipynb #080da012
+# %% ../nbs/04_training.ipynb #b093ef24
 USAGE = '''usage: bg2vec_simcse CONFIG.json [--field value ...]
 
 Train a sentence encoder with unsupervised SimCSE. CONFIG.json holds the fields of ModelArguments, DataTrainingArguments,
@@ -294,6 +340,8 @@ def main(argv:list[str]|None=None):
         print(USAGE.format(configs=', '.join(sorted(p.stem for p in (Path(str(files('bg2vec'))) / 'configs').glob('*.json')))))
         return
     config, overrides = (argv[0], argv[1:]) if not argv[0].startswith('--') else (None, argv)
+    if int(os.environ.get('WORLD_SIZE', '1')) > 1 and not torch.cuda.is_available() and '--use_cpu' not in overrides:
+        overrides = overrides + ['--use_cpu', 'true']   # else Trainer thinks it is not distributed and each rank trains alone
     transformers.logging.set_verbosity_warning()
     try:
         args = parse_config(config_path(config) if config else None, overrides)
@@ -301,6 +349,9 @@ def main(argv:list[str]|None=None):
     except (ValueError, FileNotFoundError, FileExistsError, TypeError) as e:
         print(f'bg2vec_simcse: error: {e}', file=sys.stderr)
         sys.exit(2)
+    except NonFiniteLoss as e:
+        print(f'bg2vec_simcse: error: {e}', file=sys.stderr)
+        sys.exit(3)
 
 # %% ../nbs/04_training.ipynb #c1b30e59
 #| eval: false
