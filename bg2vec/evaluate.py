@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['retrieval_ranks', 'alignment', 'uniformity', 'evaluate_pairs', 'load_run', 'compare', 'main']
+__all__ = ['MTEB_INSTRUCTIONS', 'retrieval_ranks', 'alignment', 'uniformity', 'evaluate_pairs', 'load_run', 'compare', 'main',
+           'plot_comparison', 'pair_cosines', 'MTEBEncoder', 'run_mteb']
 
 # %% ../nbs/05_evaluate.ipynb #3dabbea3
 def retrieval_ranks(queries:torch.Tensor, docs:torch.Tensor) -> torch.Tensor:
@@ -45,7 +46,7 @@ def evaluate_pairs(model, # anything with `encode(list[str]) -> Tensor`
             'pos_cos': sim.diagonal().mean().item(), 'neg_cos': off.mean().item(),
             'alignment': alignment(a, b), 'uniformity': uniformity(torch.cat([a, b]))}
 
-# %% ../nbs/05_evaluate.ipynb #81ca0dde
+# %% ../nbs/05_evaluate.ipynb #321ac28b
 def load_run(output_dir) -> dict:
     "The run record (`bg2vec_run.json`) a training job wrote into `output_dir`"
     path = Path(output_dir) / 'bg2vec_run.json'
@@ -66,7 +67,11 @@ def main(argv=None):
     p.add_argument('output_dir', help='the output_dir of a bg2vec_simcse run')
     p.add_argument('--pairs', help='a TSV with a header sentence<TAB>paraphrase (default: the bundled held-out pairs)')
     p.add_argument('--json', help='also write the results to this file')
+    p.add_argument('--mteb', nargs='+', metavar='TASK', help='instead, run these MTEB tasks (Bulgarian subsets); needs mteb')
     a = p.parse_args(argv)
+    if a.mteb:
+        try: return run_mteb(a.output_dir, a.mteb)
+        except ImportError as e: sys.exit(f'error: {e}')
     from bg2vec.tiny import read_pairs
     try:
         run, pairs = load_run(a.output_dir), read_pairs(a.pairs)
@@ -79,6 +84,76 @@ def main(argv=None):
     if a.json: Path(a.json).write_text(json.dumps({'before': before, 'after': after}, indent=2))
     return before, after
 
-# %% ../nbs/05_evaluate.ipynb #bada0905
+# %% ../nbs/05_evaluate.ipynb #45c38afa
+def plot_comparison(before:dict, after:dict, pos_neg:dict|None=None):
+    "Bar chart of two `evaluate_pairs` results and, given {'before': (pos, neg), 'after': (pos, neg)} cosines, their histograms"
+    import matplotlib.pyplot as plt
+    keys = ['accuracy@1', 'mrr', 'pos_cos', 'neg_cos', 'alignment', 'uniformity']
+    fig, axes = plt.subplots(1, 3 if pos_neg else 1, figsize=(15 if pos_neg else 6, 3.6), squeeze=False)
+    ax = axes[0, 0]
+    x = torch.arange(len(keys)).float()
+    ax.bar(x - 0.2, [before[k] for k in keys], 0.4, label='before SimCSE')
+    ax.bar(x + 0.2, [after[k] for k in keys], 0.4, label='after SimCSE')
+    ax.set_xticks(x.tolist(), keys, rotation=20); ax.axhline(0, color='grey', lw=.5); ax.legend(); ax.set_title('held-out pairs')
+    for ax, name in zip(axes[0, 1:], ('before', 'after')):
+        pos, neg = pos_neg[name]
+        ax.hist(neg, bins=50, range=(-1, 1), density=True, alpha=.6, label='other sentences')
+        ax.hist(pos, bins=50, range=(-1, 1), density=True, alpha=.6, label='paraphrase')
+        ax.set_title(f'cosine, {name} SimCSE'); ax.legend()
+    fig.tight_layout()
+    return fig
+
+def pair_cosines(model, pairs:list[tuple[str, str]], batch_size:int=64) -> tuple[torch.Tensor, torch.Tensor]:
+    "Cosines of each sentence with its paraphrase, and with every other paraphrase"
+    kw = dict(batch_size=batch_size, show_progress_bar=False)
+    a, b = (F.normalize(torch.as_tensor(model.encode([p[k] for p in pairs], **kw)).float(), dim=-1) for k in (0, 1))
+    sim = a @ b.T
+    return sim.diagonal(), sim[~torch.eye(len(pairs), dtype=torch.bool)]
+
+# %% ../nbs/05_evaluate.ipynb #df2bbde8
 #| eval: false
 if __name__ == '__main__': main()
+
+# %% ../nbs/05_evaluate.ipynb #6e229d5b
+import numpy as np
+
+MTEB_INSTRUCTIONS = {
+    'BelebeleRetrieval': 'Given a question, retrieve passages that answer it',
+    'WikipediaRetrievalMultilingual': 'Given a question, retrieve Wikipedia passages that answer it',
+    'SIB200Classification': 'Classify the topic of the given sentence',
+}
+
+class MTEBEncoder:
+    "An encoder with MTEB's interface around a `Bg2Vec`/`LLM2Vec` model"
+    def __init__(self, model, batch_size:int=32, instructions:dict|None=None):
+        self.model, self.batch_size = model, batch_size
+        self.instructions = MTEB_INSTRUCTIONS if instructions is None else instructions
+
+    def _texts(self, sentences) -> list[str]:
+        if isinstance(sentences, str): return [sentences]
+        out = []
+        for item in sentences:   # MTEB 2 passes a DataLoader of {'text': [...]} batches; MTEB 1 a list of strings
+            if isinstance(item, dict): out.extend(item['text'])
+            else: out.append(item)
+        return out
+
+    def encode(self, sentences, task_name:str|None=None, prompt_type=None, task_metadata=None, **kwargs) -> np.ndarray:
+        texts = self._texts(sentences)
+        name = task_name or getattr(task_metadata, 'name', None)
+        is_query = prompt_type is not None and 'query' in str(getattr(prompt_type, 'value', prompt_type)).lower()
+        is_classification = name is not None and 'Classification' in name
+        instruction = self.instructions.get(name, '') if (is_query or is_classification) else ''
+        inputs = [[instruction, t] for t in texts]
+        return np.asarray(self.model.encode(inputs, batch_size=self.batch_size, show_progress_bar=False, convert_to_numpy=True))
+
+# %% ../nbs/05_evaluate.ipynb #f324fbd8
+def run_mteb(model_dir, tasks:list[str], languages=('bul',), output_folder=None) -> list:
+    "Run MTEB `tasks` (their Bulgarian subsets) on the encoder in `model_dir`; needs `pip install mteb` and network access"
+    try: import mteb
+    except ImportError: raise ImportError('MTEB is not installed: pip install mteb (and run where its datasets can be downloaded)') from None
+    from bg2vec.model import Bg2Vec
+    encoder = MTEBEncoder(Bg2Vec.from_pretrained(model_dir))
+    selected = mteb.get_tasks(tasks=list(tasks), languages=list(languages))
+    out = str(output_folder or Path(model_dir) / 'mteb')
+    if hasattr(mteb, 'evaluate'): return mteb.evaluate(encoder, selected)          # MTEB 2
+    return mteb.MTEB(tasks=selected).run(encoder, output_folder=out)               # MTEB 1
