@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.bg2vec-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install test nbtest checks readme tiny demo bench clean
+.PHONY: install test nbtest checks readme tiny demo bench docs docs-test clean
 
 install: $(STAMP)
 
@@ -27,7 +27,7 @@ checks: $(STAMP)
 	tools/check_clean.sh
 	$(BIN)/python tools/readme.py --check
 
-test: nbtest checks
+test: nbtest checks docs-test
 
 # The main job on the embedded default: train, save the encoder + figures, reload it and evaluate on the held-out pairs.
 DEMO_OUT ?= output/tiny-demo
@@ -39,6 +39,15 @@ demo: tiny
 # Side-by-side CPU benchmark against llm2vec's code path (medians and ratios; about two minutes).
 bench: tiny
 	$(BIN)/python bench/cpu.py
+
+# The tutorial as a static site in _docs/ (every notebook executed); docs-test renders the front page and the loss lesson and
+# opens them in headless Chromium (installed with apt-get when missing).
+docs: tiny
+	$(BIN)/python tools/docs.py
+
+docs-test: tiny
+	$(BIN)/python tools/docs.py --only index 02_loss --out _docs
+	$(BIN)/python tools/test_docs.py _docs
 
 readme: $(STAMP)
 	$(BIN)/python tools/readme.py
