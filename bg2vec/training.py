@@ -111,15 +111,22 @@ class SimCSETrainer(Trainer):
         self.accelerator.unwrap_model(self.model).save(output_dir)   # adapter (or weights), tokenizer, llm2vec_config.json
         torch.save(self.args, os.path.join(output_dir, 'training_args.bin'))
 
-# %% ../nbs/04_training.ipynb #8e563084
+# %% ../nbs/04_training.ipynb #a9c255af
+def _left_pad(f:dict, width:int) -> dict:
+    "Pad every tensor of a left-padded batch on the left with zeros (masked out) to `width` columns"
+    return {k: torch.nn.functional.pad(v, (width - v.shape[1], 0)) for k, v in f.items()}
+
 def embed_views(model, features:list[dict]) -> list[torch.Tensor]:
-    "Embeddings of each view; views that share their tensors with the first go through one forward pass together"
-    same = [f['input_ids'] is features[0]['input_ids'] for f in features]
-    if len(features) > 1 and all(same):
-        n = features[0]['input_ids'].shape[0]
-        both = model({k: torch.cat([v] * len(features)) for k, v in features[0].items()})
-        return list(both.split(n))
-    return [model(f) for f in features]
+    "Embeddings of each view, from one forward pass over all views stacked"
+    n = [f['input_ids'].shape[0] for f in features]
+    if len(features) == 1: return [model(features[0])]
+    if all(f['input_ids'] is features[0]['input_ids'] for f in features):
+        both = {k: torch.cat([v] * len(features)) for k, v in features[0].items()}
+    else:   # different texts per view (hard negatives): pad to a common width, on the left like the tokenizer
+        width = max(f['input_ids'].shape[1] for f in features)
+        padded = [_left_pad(f, width) for f in features]
+        both = {k: torch.cat([f[k] for f in padded]) for k in features[0]}
+    return list(model(both).split(n))
 
 # %% ../nbs/04_training.ipynb #d566b318
 def _trim(f:dict, lo:int, hi:int) -> dict:
@@ -163,7 +170,7 @@ def cached_step(model, features:list[dict], loss_function, mini_batch_size:int, 
             backward((rep * reps[v].grad[lo:lo + rep.shape[0]]).sum())
     return loss.detach()
 
-# %% ../nbs/04_training.ipynb #65656917
+# %% ../nbs/04_training.ipynb #64089ce4
 def save_encoder(encoder, # an `LLM2Vec`/`Bg2Vec`, its `model` possibly a `PeftModel`
                  output_dir, # folder to write the standalone encoder into (checkpoints there are kept)
                 ) -> Path:
@@ -181,7 +188,7 @@ def save_encoder(encoder, # an `LLM2Vec`/`Bg2Vec`, its `model` possibly a `PeftM
     tmp.rmdir()
     return output_dir
 
-# %% ../nbs/04_training.ipynb #e14d3677
+# %% ../nbs/04_training.ipynb #daa4dacb
 EMBEDDED_MODEL, EMBEDDED_ADAPTER, EMBEDDED_CORPUS = 'bg2vec-tiny', 'bg2vec-tiny-mntp', 'bg2vec-corpus'
 
 def resolve_embedded_data(data_args:DataTrainingArguments):
@@ -198,7 +205,7 @@ def resolve_embedded_model(model_args:ModelArguments):
     if model_args.peft_model_name_or_path == EMBEDDED_ADAPTER:
         model_args.peft_model_name_or_path = str(tiny.save_tiny_adapter(model_args.model_name_or_path))
 
-# %% ../nbs/04_training.ipynb #9a3f5fa8
+# %% ../nbs/04_training.ipynb #27491433
 def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:TrainingArguments,
               custom_args:CustomArguments):
     "Raise a clear `ValueError` for configuration mistakes that can be found without loading the model"
@@ -233,7 +240,7 @@ def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, traini
             raise ValueError(f'{cfg}: model_type {model_type!r} has no bidirectional version in llm2vec; '
                              'expected mistral, llama, gemma or qwen2')
 
-# %% ../nbs/04_training.ipynb #19de657b
+# %% ../nbs/04_training.ipynb #8d787ced
 def dropout_views(encoder, texts:list[str], seed:int=0) -> tuple[torch.Tensor, torch.Tensor]:
     "Two train-mode (dropout) embeddings of `texts`, reproducible by `seed`"
     was_training = encoder.training
@@ -262,7 +269,7 @@ def plot_loss_curve(log_history:list[dict], ax=None):
     ax.set_xlabel('step'); ax.set_ylabel('SimCSE loss'); ax.grid(alpha=.3); ax.legend()
     return ax.figure
 
-# %% ../nbs/04_training.ipynb #510909c3
+# %% ../nbs/04_training.ipynb #503954ca
 def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:TrainingArguments,
                  custom_args:CustomArguments) -> dict:
     "The whole SimCSE job: check, load, train, save the standalone encoder and its figures; returns the metrics"
@@ -317,7 +324,7 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
         trainer.save_metrics('all', metrics)
     return metrics
 
-# %% ../nbs/04_training.ipynb #b093ef24
+# %% ../nbs/04_training.ipynb #e9216a98
 USAGE = '''usage: bg2vec_simcse CONFIG.json [--field value ...]
 
 Train a sentence encoder with unsupervised SimCSE. CONFIG.json holds the fields of ModelArguments, DataTrainingArguments,
@@ -353,6 +360,6 @@ def main(argv:list[str]|None=None):
         print(f'bg2vec_simcse: error: {e}', file=sys.stderr)
         sys.exit(3)
 
-# %% ../nbs/04_training.ipynb #c1b30e59
+# %% ../nbs/04_training.ipynb #098c02cc
 #| eval: false
 if __name__ == '__main__': main()
