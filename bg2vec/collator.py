@@ -13,9 +13,9 @@ from llm2vec import LLM2Vec
 from llm2vec.dataset.dataset import TrainSample
 
 # %% auto #0
-__all__ = ['SEPARATOR', 'batch_tokenize', 'pool', 'SimCSEDefaultCollator']
+__all__ = ['SEPARATOR', 'last_n_mask', 'batch_tokenize', 'pool', 'SimCSEDefaultCollator']
 
-# %% ../nbs/03_collator.ipynb #3c4b1be7
+# %% ../nbs/03_collator.ipynb #a07d8176
 SEPARATOR = '!@#$%^&*()'
 
 def _encode(tokenizer, texts:list[str], max_length:int) -> dict:
@@ -37,6 +37,10 @@ def _encode(tokenizer, texts:list[str], max_length:int) -> dict:
         ids[i, sl] = e.ids; mask[i, sl] = 1
     return {'input_ids': torch.from_numpy(ids), 'attention_mask': torch.from_numpy(mask)}
 
+def last_n_mask(width:int, n:torch.Tensor) -> torch.Tensor:
+    "llm2vec's `embed_mask` for left-padded rows: 1 on the last `n[i]` of `width` positions of row `i`"
+    return (torch.arange(width) >= (width - n).unsqueeze(1)).long()
+
 def batch_tokenize(tokenizer, # a Hugging Face tokenizer padding on the left, as `llm2vec` sets it
                    texts:list[str], # texts, optionally 'instruction!@#$%^&*()text'
                    max_length:int=512, # truncate to this many tokens
@@ -57,9 +61,7 @@ def batch_tokenize(tokenizer, # a Hugging Face tokenizer padding on the left, as
         ids = tokenizer([parts[i][1] for i in count], add_special_tokens=False, truncation=True, max_length=max_length)['input_ids']
         for i, x in zip(count, ids): n[i] = len(x)
     n = torch.tensor(n)
-    width = enc['input_ids'].shape[1]
-    # llm2vec marks the last n tokens of each (left-padded) row
-    enc['embed_mask'] = (torch.arange(width) >= (width - n).unsqueeze(1)).to(enc['attention_mask'].dtype)
+    enc['embed_mask'] = last_n_mask(enc['input_ids'].shape[1], n)
     return enc
 
 # %% ../nbs/03_collator.ipynb #13ce6f0c

@@ -17,7 +17,7 @@ from .collator import batch_tokenize, pool
 
 # %% auto #0
 __all__ = ['PUBLISHED_ENCODER', 'LORA_MODULES', 'flash_attention_available', 'resolve_attn_implementation', 'resolve_dtype',
-           'fuse_rms_norm', 'lora_input_casting', 'Bg2Vec', 'first_position_shift', 'initialize_peft', 'encode']
+           'fuse_rms_norm', 'lora_input_casting', 'Bg2Vec', 'first_position_shift', 'initialize_peft']
 
 # %% ../nbs/01_model.ipynb #15115615
 def flash_attention_available() -> bool:
@@ -151,14 +151,14 @@ def initialize_peft(model, # the transformer inside an `LLM2Vec` (`encoder.model
     if verbose: model.print_trainable_parameters()
     return model
 
-# %% ../nbs/01_model.ipynb #15809fda
+# %% ../nbs/01_model.ipynb #edb77593
 import numpy as np
 from tqdm.auto import trange
-from .collator import SEPARATOR
+from .collator import SEPARATOR, last_n_mask
 
-def encode(self, sentences, # a text, a list of texts, or [instruction, text] pairs
-           batch_size:int=32, show_progress_bar:bool=True, convert_to_numpy:bool=False, convert_to_tensor:bool=False,
-           device:str|None=None):
+def _encode(self, sentences, # a text, a list of texts, or [instruction, text] pairs
+            batch_size:int=32, show_progress_bar:bool=True, convert_to_numpy:bool=False, convert_to_tensor:bool=False,
+            device:str|None=None):
     "`LLM2Vec.encode` with batched tokenization and token-length sorting: same embeddings, less work"
     if isinstance(sentences, str): sentences = [sentences]
     if len(sentences) == 0: return np.zeros((0, self.config.hidden_size)) if convert_to_numpy else torch.zeros(0, self.config.hidden_size)
@@ -166,31 +166,28 @@ def encode(self, sentences, # a text, a list of texts, or [instruction, text] pa
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     tok = self.tokenizer
     tok.deprecation_warnings['Asking-to-pad-a-fast-tokenizer'] = True   # padding pre-tokenized ids is the point here
-    texts = [s[1] for s in sentences]
-    n_text = [len(ids) for ids in tok(texts, add_special_tokens=False, truncation=True, max_length=self.max_length)['input_ids']]
+    n_text = [len(ids) for ids in tok([s[1] for s in sentences], add_special_tokens=False, truncation=True,
+                                      max_length=self.max_length)['input_ids']]
+    # llm2vec's own text preparation: shortening past doc_max_length (rare, so per text), then the model's template
     joined = [self._convert_to_str(ins, t) if n > self.doc_max_length else (f'{ins.strip()} {SEPARATOR}{t}' if ins else SEPARATOR + t)
               for (ins, t), n in zip(sentences, n_text)]
-    joined = [self.prepare_for_tokenization(t) for t in joined]
-    parts = [t.split(SEPARATOR) for t in joined]
+    prepared = [self.prepare_for_tokenization(t) for t in joined]
+    parts = [t.split(SEPARATOR) for t in prepared]
     full = tok([''.join(p) for p in parts], truncation=True, max_length=self.max_length)['input_ids']
-    shortened = [n > self.doc_max_length for n in n_text]
-    embed_n = [len(ids) for ids in tok([p[1] if len(p) > 1 else '' for p in parts], add_special_tokens=False, truncation=True,
-                                       max_length=self.max_length)['input_ids']] if any(shortened) or self.model.config._name_or_path in _TEMPLATED \
-              else [min(n, self.max_length) for n in n_text]
+    if prepared == joined and all(n <= self.doc_max_length for n in n_text):
+        embed_n = [min(n, self.max_length) for n in n_text]   # the pooled part is the text as first tokenized
+    else:
+        embed_n = [len(ids) for ids in tok([p[1] if len(p) > 1 else '' for p in parts], add_special_tokens=False,
+                                           truncation=True, max_length=self.max_length)['input_ids']]
     order = np.argsort([-len(ids) for ids in full], kind='stable')
     self.eval(); self.to(device)
     out = torch.empty(len(full), self.config.hidden_size, dtype=torch.float32)
     for start in trange(0, len(full), batch_size, desc='Batches', disable=not show_progress_bar):
         idx = order[start:start + batch_size]
         batch = tok.pad({'input_ids': [full[i] for i in idx]}, padding=True, return_tensors='pt')
-        width, n = batch['input_ids'].shape[1], torch.tensor([embed_n[i] for i in idx])
-        batch['embed_mask'] = (torch.arange(width) >= (width - n).unsqueeze(1)).to(batch['attention_mask'].dtype)
+        batch['embed_mask'] = last_n_mask(batch['input_ids'].shape[1], torch.tensor([embed_n[i] for i in idx]))
         batch = {k: v.to(device) for k, v in batch.items()}
         with torch.no_grad(): out[torch.as_tensor(idx)] = self.forward(batch).float().cpu()
     return out.numpy() if convert_to_numpy else out
 
-Bg2Vec.encode = encode   # a method of Bg2Vec, written here beside its explanation
-
-_TEMPLATED = ('meta-llama/Meta-Llama-3-8B-Instruct', 'mistralai/Mistral-7B-Instruct-v2', 'mistralai/Mistral-7B-Instruct-v0.2',
-              'meta-llama/Llama-2-7b-chat-hf', 'google/gemma-2-9b-it', 'Qwen/Qwen2-1.5B-Instruct', 'Qwen/Qwen2-7B-Instruct',
-              'meta-llama/Meta-Llama-3-8B')
+Bg2Vec.encode = _encode   # a method of Bg2Vec, written here beside its explanation
