@@ -84,7 +84,7 @@ def lora_input_casting(model:torch.nn.Module, enabled:bool):
     finally:
         for m, b in zip(layers, before): m.cast_input_dtype_enabled = b
 
-# %% ../nbs/01_model.ipynb #517b6c94
+# %% ../nbs/01_model.ipynb #a96ffd72
 PUBLISHED_ENCODER = 'mboyanov/bg2vec'
 
 class Bg2Vec(LLM2Vec):
@@ -119,7 +119,7 @@ class Bg2Vec(LLM2Vec):
         return pool(last_hidden_states, features['attention_mask'], features.get('embed_mask'), self.pooling_mode,
                     self.skip_instruction)
 
-# %% ../nbs/01_model.ipynb #1ca21932
+# %% ../nbs/01_model.ipynb #0b5860d2
 def first_position_shift(encoder:LLM2Vec, text:str) -> float:
     "Largest change of the first position's last hidden state when the last token of `text` is replaced (eval mode)"
     ids = encoder.tokenizer(text, return_tensors='pt')['input_ids']
@@ -130,7 +130,7 @@ def first_position_shift(encoder:LLM2Vec, text:str) -> float:
         ha, hb = (encoder.model(input_ids=x).last_hidden_state[0, 0] for x in (ids, other))
     return (ha - hb).abs().max().item()
 
-# %% ../nbs/01_model.ipynb #85cc0686
+# %% ../nbs/01_model.ipynb #09145491
 LORA_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']
 
 def initialize_peft(model, # the transformer inside an `LLM2Vec` (`encoder.model`)
@@ -151,7 +151,7 @@ def initialize_peft(model, # the transformer inside an `LLM2Vec` (`encoder.model
     if verbose: model.print_trainable_parameters()
     return model
 
-# %% ../nbs/01_model.ipynb #edb77593
+# %% ../nbs/01_model.ipynb #0cf46e1d
 import numpy as np
 from tqdm.auto import trange
 from .collator import SEPARATOR, last_n_mask
