@@ -323,7 +323,7 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
         trainer.save_metrics('all', metrics)
     return metrics
 
-# %% ../nbs/04_training.ipynb #e9216a98
+# %% ../nbs/04_training.ipynb #7e681251
 USAGE = '''usage: bg2vec_simcse CONFIG.json [--field value ...]
 
 Train a sentence encoder with unsupervised SimCSE. CONFIG.json holds the fields of ModelArguments, DataTrainingArguments,
@@ -352,6 +352,7 @@ def main(argv:list[str]|None=None):
     try:
         args = parse_config(config_path(config) if config else None, overrides)
         train_simcse(*args)
+        if torch.distributed.is_initialized(): torch.distributed.destroy_process_group()   # a clean exit under torchrun
     except (ValueError, FileNotFoundError, FileExistsError, TypeError) as e:
         print(f'bg2vec_simcse: error: {e}', file=sys.stderr)
         sys.exit(2)
