@@ -24,8 +24,8 @@ from .model import Bg2Vec, initialize_peft, lora_input_casting
 # %% auto #0
 __all__ = ['EMBEDDED_MODEL', 'EMBEDDED_ADAPTER', 'EMBEDDED_CORPUS', 'USAGE', 'StopTrainingCallback', 'NonFiniteLoss',
            'SimCSETrainer', 'embed_views', 'cached_step', 'save_encoder', 'resolve_embedded_data',
-           'resolve_embedded_model', 'check_run', 'dropout_views', 'plot_loss_curve', 'train_simcse', 'config_path',
-           'main']
+           'resolve_embedded_model', 'check_run', 'dropout_views', 'plot_loss_curve', 'PeakMemory', 'train_simcse',
+           'config_path', 'main']
 
 # %% ../nbs/04_training.ipynb #c1740d41
 class StopTrainingCallback(TrainerCallback):
@@ -268,7 +268,33 @@ def plot_loss_curve(log_history:list[dict], ax=None):
     ax.set_xlabel('step'); ax.set_ylabel('SimCSE loss'); ax.grid(alpha=.3); ax.legend()
     return ax.figure
 
-# %% ../nbs/04_training.ipynb #503954ca
+# %% ../nbs/04_training.ipynb #d57b4ee8
+class PeakMemory:
+    "Peak memory of a `with` block in MiB, as `metrics`: the CUDA allocator's peak, or the resident memory added on a CPU"
+    def __init__(self, device:torch.device|str|None=None):
+        device = torch.device(device) if device is not None else None
+        self.cuda = torch.cuda.is_available() and (device is None or device.type == 'cuda')
+        self.metrics = {}
+    def __enter__(self):
+        if self.cuda: torch.cuda.reset_peak_memory_stats()
+        else:
+            try: Path('/proc/self/clear_refs').write_text('5')   # the high-water mark VmHWM restarts from the current size
+            except OSError: self.base = None
+            else: self.base = _status_kb('VmHWM')
+        return self
+    def __exit__(self, *exc):
+        if self.cuda: self.metrics = {'train_peak_gpu_memory_mb': round(torch.cuda.max_memory_allocated() / 2**20, 1)}
+        elif self.base is not None: self.metrics = {'train_peak_cpu_memory_added_mb': round((_status_kb('VmHWM') - self.base) / 1024, 1)}
+    def __repr__(self):
+        what = {'train_peak_gpu_memory_mb': 'allocated on the GPU', 'train_peak_cpu_memory_added_mb': 'added on the CPU'}
+        return ', '.join(f'{v:,.0f} MiB {what[k]}' for k, v in self.metrics.items()) or 'not measured'
+
+def _status_kb(key:str) -> int|None:
+    try: lines = Path('/proc/self/status').read_text().splitlines()
+    except OSError: return None
+    return next((int(l.split()[1]) for l in lines if l.startswith(key + ':')), None)
+
+# %% ../nbs/04_training.ipynb #48b62585
 def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:TrainingArguments,
                  custom_args:CustomArguments) -> dict:
     "The whole SimCSE job: check, load, train, save the standalone encoder and its figures; returns the metrics"
@@ -303,8 +329,9 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
     shown = [t for t in (raw['validation']['text'][:200] if eval_dataset is not None and not data_args.streaming else [])
              if t and t.strip() and len(t) < 80][:10]
     before = dropout_views(model, shown) if shown and trainer.is_world_process_zero() else None
-    result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    metrics = dict(result.metrics)
+    with PeakMemory(training_args.device) as peak:
+        result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    metrics = {**result.metrics, **peak.metrics}
     if eval_dataset is not None: metrics.update(trainer.evaluate())
     if trainer.is_world_process_zero():
         out = Path(training_args.output_dir)
@@ -321,9 +348,11 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
                    world_size=training_args.world_size, resumed_from=training_args.resume_from_checkpoint, metrics=metrics)
         (out / 'bg2vec_run.json').write_text(json.dumps(run, indent=2, ensure_ascii=False))
         trainer.save_metrics('all', metrics)
+        print(f"bg2vec_simcse: {trainer.state.global_step} steps in {metrics.get('train_runtime', 0):.0f} s"
+              + (f'; peak memory {peak!r}' if peak.metrics else '') + f'; encoder saved in {out}', flush=True)
     return metrics
 
-# %% ../nbs/04_training.ipynb #7e681251
+# %% ../nbs/04_training.ipynb #23dea96e
 USAGE = '''usage: bg2vec_simcse CONFIG.json [--field value ...]
 
 Train a sentence encoder with unsupervised SimCSE. CONFIG.json holds the fields of ModelArguments, DataTrainingArguments,
@@ -360,6 +389,6 @@ def main(argv:list[str]|None=None):
         print(f'bg2vec_simcse: error: {e}', file=sys.stderr)
         sys.exit(3)
 
-# %% ../nbs/04_training.ipynb #098c02cc
+# %% ../nbs/04_training.ipynb #7409e6a6
 #| eval: false
 if __name__ == '__main__': main()
