@@ -53,9 +53,21 @@ def side_by_side(ours, ref, repeats, device='cpu', warmup=1):
     return statistics.median(t_ours), statistics.median(t_ref)
 
 
+_texts = None
+
+def use_texts(path):
+    "Benchmark on the texts of `path` (UTF-8, one per line) instead of the bundled corpus"
+    global _texts
+    from pathlib import Path
+    lines = [l.strip() for l in Path(path).read_text(encoding='utf-8').splitlines()]
+    _texts = [l for l in lines if l]
+    if len(_texts) < 32: raise SystemExit(f'{path}: {len(_texts)} non-blank lines; the benchmark needs at least 32 texts')
+    return _texts
+
+
 def sentences(n, offset=0):
-    "`n` bundled Bulgarian sentences (cycled if needed)"
-    corpus = read_corpus()
+    "`n` Bulgarian sentences: the bundled corpus, or the file given to `use_texts` (cycled if needed)"
+    corpus = _texts or read_corpus()
     return [corpus[(offset + i) % len(corpus)] for i in range(n)]
 
 

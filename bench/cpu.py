@@ -1,6 +1,6 @@
 """CPU benchmark: bg2vec's code path against llm2vec's, side by side in one run, on the tiny Mistral and Bulgarian sentences.
 
-    python bench/cpu.py [--repeats N] [--profile]
+    python bench/cpu.py [--repeats N] [--texts FILE]
 
 Prints medians and ratios (reference time / ours) for: collating 128 pairs, encoding 512 sentences, one SimCSE training step,
 and the activation memory of a batch-128 step with the cached loss against the plain one; then where a step's time goes."""
@@ -12,7 +12,7 @@ from llm2vec import LLM2Vec
 from llm2vec.loss.utils import load_loss as llm2vec_load_loss
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import ReferenceCollator, long_texts, pairs, reference_loss, row, sentences, side_by_side, timed  # noqa: E402
+from common import ReferenceCollator, pairs, reference_loss, row, sentences, side_by_side, timed, use_texts  # noqa: E402
 from bg2vec.collator import SimCSEDefaultCollator  # noqa: E402
 from bg2vec.loss import load_loss  # noqa: E402
 from bg2vec.model import Bg2Vec, initialize_peft  # noqa: E402
@@ -124,10 +124,14 @@ def _status(key):
         if line.startswith(key): return int(line.split()[1])
 
 
+TEXTS = None   # the --texts file, passed on to the memory probes
+
+
 def bench_memory():
     res = {}
     for mode in ('plain', 'cached'):
-        out = subprocess.run([sys.executable, __file__, '--memory-probe', mode], capture_output=True, text=True, check=True)
+        extra = ['--texts', TEXTS] if TEXTS else []
+        out = subprocess.run([sys.executable, __file__, '--memory-probe', mode, *extra], capture_output=True, text=True, check=True)
         res[mode] = json.loads(out.stdout.strip().splitlines()[-1])['peak_mb']
     return (f"{'activation memory of a batch-128 step (peak RSS added)':<58} plain {res['plain']:7.1f}MB  "
             f"cached(16) {res['cached']:7.1f}MB  cached/plain {res['cached'] / res['plain']:.2f}  (goal <= 0.33)")
@@ -136,11 +140,15 @@ def bench_memory():
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--repeats', type=int, default=7)
+    p.add_argument('--texts', help='UTF-8 file, one text per line, to use instead of the bundled corpus')
     p.add_argument('--memory-probe', choices=['plain', 'cached'])
     a = p.parse_args()
+    global TEXTS
+    TEXTS = a.texts
+    source = f'{a.texts} ({len(use_texts(a.texts))} texts)' if a.texts else 'the bundled corpus'
     if a.memory_probe: return memory_probe(a.memory_probe)
-    print(f'CPU benchmark, torch {torch.__version__}, {torch.get_num_threads()} threads, medians of {a.repeats} runs; '
-          'ratio = reference time / ours', flush=True)
+    print(f'CPU benchmark, torch {torch.__version__}, {torch.get_num_threads()} threads, medians of {a.repeats} runs, texts from '
+          f'{source}; ratio = reference time / ours', flush=True)
     for fn in (bench_collate, bench_encode, bench_step):
         print(fn(a.repeats), flush=True)
     print(bench_memory(), flush=True)

@@ -15,27 +15,49 @@ from llm2vec.dataset.dataset import TrainSample
 # %% auto #0
 __all__ = ['SEPARATOR', 'last_n_mask', 'batch_tokenize', 'pool', 'SimCSEDefaultCollator']
 
-# %% ../nbs/03_collator.ipynb #a07d8176
+# %% ../nbs/03_collator.ipynb #ac1de449
 SEPARATOR = '!@#$%^&*()'
 
-def _encode(tokenizer, texts:list[str], max_length:int) -> dict:
-    "Padded `input_ids` and `attention_mask`, as `tokenizer(texts, padding=True, truncation=True, ...)` gives them"
+def _prefix_specials(tokenizer) -> int|None:
+    "How many special tokens a fast `tokenizer` adds, if it adds them only in front of a text (Mistral's `<s>`); else None"
     backend = getattr(tokenizer, 'backend_tokenizer', None)
-    if backend is None or tokenizer.pad_token_id is None:
-        enc = tokenizer(texts, return_tensors='np', padding=True, truncation=True, max_length=max_length)
-        return {k: torch.from_numpy(v) for k, v in enc.items()}
-    # a fast tokenizer: call the Rust backend directly and pad with numpy (the Python wrapper costs as much as the tokenizing)
+    if backend is None or tokenizer.truncation_side != 'right': return None
+    backend.no_truncation(); backend.no_padding()
+    with_sp, plain = (backend.encode('a b', add_special_tokens=s).ids for s in (True, False))
+    k = len(with_sp) - len(plain)
+    return k if k >= 0 and with_sp[k:] == plain else None
+
+def _token_ids(tokenizer, texts:list[str], max_length:int, add_special_tokens:bool=True) -> list[list[int]]:
+    "Each text's token ids, cut to `max_length`, from one batched call (to the Rust backend directly when there is one)"
+    backend = getattr(tokenizer, 'backend_tokenizer', None)
+    if backend is None:
+        return tokenizer(texts, add_special_tokens=add_special_tokens, truncation=True, max_length=max_length)['input_ids']
     backend.enable_truncation(max_length, stride=0, strategy='longest_first', direction=tokenizer.truncation_side)
     backend.no_padding()
-    encs = backend.encode_batch(texts, add_special_tokens=True)
-    width = max((len(e.ids) for e in encs), default=0)
-    ids = np.full((len(encs), width), tokenizer.pad_token_id, dtype=np.int64)
-    mask = np.zeros((len(encs), width), dtype=np.int64)
+    return [e.ids for e in backend.encode_batch(texts, add_special_tokens=add_special_tokens)]
+
+def _pad(tokenizer, rows:list[list[int]], max_length:int|None=None) -> dict:
+    "`input_ids` and `attention_mask` of token-id `rows` (each cut to its first `max_length`), padded on the tokenizer's side"
+    if max_length is not None: rows = [r[:max_length] for r in rows]
+    width = max(map(len, rows), default=0)
+    ids = np.full((len(rows), width), tokenizer.pad_token_id, dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
     left = tokenizer.padding_side == 'left'
-    for i, e in enumerate(encs):
-        sl = slice(width - len(e.ids), width) if left else slice(0, len(e.ids))
-        ids[i, sl] = e.ids; mask[i, sl] = 1
+    for i, r in enumerate(rows):
+        sl = slice(width - len(r), width) if left else slice(0, len(r))
+        ids[i, sl] = r; mask[i, sl] = 1
     return {'input_ids': torch.from_numpy(ids), 'attention_mask': torch.from_numpy(mask)}
+
+def _encode(tokenizer, texts:list[str], max_length:int, look_ahead:int=0) -> tuple[dict, list[int]]:
+    "Padded `input_ids` and `attention_mask` as `tokenizer(texts, padding=True, truncation=True, max_length=max_length)` gives them, and each row's length had it been cut at `max_length + look_ahead`"
+    if getattr(tokenizer, 'backend_tokenizer', None) is None or tokenizer.pad_token_id is None:   # a slow tokenizer
+        enc = tokenizer(texts, return_tensors='np', padding=True, truncation=True, max_length=max_length)
+        enc = {k: torch.from_numpy(v) for k, v in enc.items()}
+        return enc, enc['attention_mask'].sum(1).tolist()
+    # a fast tokenizer: the Rust backend directly, padded with numpy (the Python wrapper costs as much as the tokenizing); with
+    # special tokens only in front, the first `max_length` ids of a row cut later are exactly the row cut at `max_length`
+    rows = _token_ids(tokenizer, texts, max_length + look_ahead)
+    return _pad(tokenizer, rows, max_length), [len(r) for r in rows]
 
 def last_n_mask(width:int, n:torch.Tensor) -> torch.Tensor:
     "llm2vec's `embed_mask` for left-padded rows: 1 on the last `n[i]` of `width` positions of row `i`"
@@ -47,24 +69,24 @@ def batch_tokenize(tokenizer, # a Hugging Face tokenizer padding on the left, as
                   ) -> dict:
     "`llm2vec.LLM2Vec.tokenize` in one or two batched tokenizer calls: `input_ids`, `attention_mask` and `embed_mask`"
     parts = [t.split(SEPARATOR) for t in texts]
-    enc = _encode(tokenizer, [''.join(p) for p in parts], max_length)
-    real = enc['attention_mask'].sum(1).tolist()
-    n_special = tokenizer.num_special_tokens_to_add(pair=False)
-    # how many tokens to pool over, as llm2vec counts them: the text after the separator, tokenized alone
+    k = _prefix_specials(tokenizer)     # special tokens only in front: look k tokens further, and a cut text is counted too
+    enc, seen = _encode(tokenizer, [''.join(p) for p in parts], max_length, look_ahead=k or 0)
+    n_special = k if k is not None else tokenizer.num_special_tokens_to_add(pair=False)
+    # how many tokens to pool over, as llm2vec counts them: the text after the separator, tokenized alone, cut at max_length
     n, count = [0] * len(texts), []
     for i, p in enumerate(parts):
         if len(p) < 2: continue                                    # no separator: nothing to pool (llm2vec's rule)
-        if p[0] == '' and len(p) == 2 and real[i] < max_length:   # '<sep>text', not truncated: the text is the whole row
-            n[i] = real[i] - n_special
-        else: count.append(i)                                      # an instruction, or truncated: count it for real
+        if p[0] == '' and len(p) == 2 and (k is not None or seen[i] < max_length):   # '<sep>text': the text is the whole row
+            n[i] = seen[i] - n_special
+        else: count.append(i)                                      # an instruction (or a cut row, without look-ahead)
     if count:
-        ids = tokenizer([parts[i][1] for i in count], add_special_tokens=False, truncation=True, max_length=max_length)['input_ids']
-        for i, x in zip(count, ids): n[i] = len(x)
+        for i, x in zip(count, _token_ids(tokenizer, [parts[i][1] for i in count], max_length, add_special_tokens=False)):
+            n[i] = len(x)
     n = torch.tensor(n)
     enc['embed_mask'] = last_n_mask(enc['input_ids'].shape[1], n)
     return enc
 
-# %% ../nbs/03_collator.ipynb #13ce6f0c
+# %% ../nbs/03_collator.ipynb #39127516
 def pool(last_hidden_state:torch.Tensor, # (batch, length, hidden), padded on the left
          attention_mask:torch.Tensor, # 1 for real tokens
          embed_mask:torch.Tensor|None=None, # 1 for the tokens to pool (llm2vec's `embed_mask`)
@@ -85,7 +107,7 @@ def pool(last_hidden_state:torch.Tensor, # (batch, length, hidden), padded on th
         return (last_hidden_state * w.unsqueeze(-1)).sum(1) / w.sum(1, keepdim=True).clamp(min=1e-9)
     raise ValueError(f'pooling mode {mode!r} is not supported; expected mean, weighted_mean, eos_token or last_token')
 
-# %% ../nbs/03_collator.ipynb #470817cf
+# %% ../nbs/03_collator.ipynb #d947a40f
 def _fast_tokenize(tokenize:Callable) -> Callable:
     "Replace llm2vec's per-text `LLM2Vec.tokenize` by `batch_tokenize` with the same tokenizer; other functions unchanged"
     owner = getattr(tokenize, '__self__', None)

@@ -151,10 +151,39 @@ def initialize_peft(model, # the transformer inside an `LLM2Vec` (`encoder.model
     if verbose: model.print_trainable_parameters()
     return model
 
-# %% ../nbs/01_model.ipynb #0cf46e1d
+# %% ../nbs/01_model.ipynb #95fb9be4
 import numpy as np
 from tqdm.auto import trange
-from .collator import SEPARATOR, last_n_mask
+from .collator import SEPARATOR, last_n_mask, _pad, _prefix_specials, _token_ids
+
+def _rows(self, sentences:list) -> tuple[list, list]:
+    "Each sentence's token ids as the model reads them (cut at `max_length`), and how many of its last tokens to pool over"
+    tok, k = self.tokenizer, _prefix_specials(self.tokenizer)
+    joined = [f'{ins.strip()} {SEPARATOR}{t}' if ins else SEPARATOR + t for ins, t in sentences]
+    if k is not None and not any(ins for ins, _ in sentences) and all(self.prepare_for_tokenization(j) == j for j in joined):
+        # the common case, one tokenizer pass: rows cut k tokens past max_length also count each text up to max_length tokens
+        rows = _token_ids(tok, [t for _, t in sentences], self.max_length + k)
+        if all(min(len(r), self.max_length) <= self.doc_max_length for r in rows):
+            return [r[:self.max_length] for r in rows], [len(r) - k for r in rows]
+    # otherwise llm2vec's own preparation: shortening past doc_max_length (text by text, as it does), the model's template
+    n_special = tok.num_special_tokens_to_add(pair=False)
+    n_text = [len(r) for r in _token_ids(tok, [t for _, t in sentences], self.max_length, add_special_tokens=False)]
+    joined = [self._convert_to_str(ins, t) if min(n + n_special, self.max_length) > self.doc_max_length else j
+              for (ins, t), n, j in zip(sentences, n_text, joined)]
+    parts = [self.prepare_for_tokenization(j).split(SEPARATOR) for j in joined]
+    full = _token_ids(tok, [''.join(p) for p in parts], self.max_length)
+    embed_n = [len(r) for r in _token_ids(tok, [p[1] if len(p) > 1 else '' for p in parts], self.max_length, add_special_tokens=False)]
+    return full, embed_n
+
+def _adapter_autocast(self, device) -> contextlib.AbstractContextManager:
+    "On a GPU, a bf16/fp16 model with a float32 LoRA adapter (peft's default) runs the adapter in the model's dtype too"
+    from peft.tuners.lora import LoraLayer
+    dtype = self.model.get_input_embeddings().weight.dtype
+    if (torch.device(device).type != 'cuda' or dtype not in (torch.bfloat16, torch.float16)
+            or not any(isinstance(m, LoraLayer) for m in self.model.modules())): return contextlib.nullcontext()
+    stack = contextlib.ExitStack()
+    stack.enter_context(torch.autocast('cuda', dtype=dtype)); stack.enter_context(lora_input_casting(self.model, False))
+    return stack
 
 def _encode(self, sentences, # a text, a list of texts, or [instruction, text] pairs
             batch_size:int=32, show_progress_bar:bool=True, convert_to_numpy:bool=False, convert_to_tensor:bool=False,
@@ -164,30 +193,17 @@ def _encode(self, sentences, # a text, a list of texts, or [instruction, text] p
     if len(sentences) == 0: return np.zeros((0, self.config.hidden_size)) if convert_to_numpy else torch.zeros(0, self.config.hidden_size)
     if isinstance(sentences[0], str): sentences = [['', s] for s in sentences]
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    tok = self.tokenizer
-    tok.deprecation_warnings['Asking-to-pad-a-fast-tokenizer'] = True   # padding pre-tokenized ids is the point here
-    n_text = [len(ids) for ids in tok([s[1] for s in sentences], add_special_tokens=False, truncation=True,
-                                      max_length=self.max_length)['input_ids']]
-    # llm2vec's own text preparation: shortening past doc_max_length (rare, so per text), then the model's template
-    joined = [self._convert_to_str(ins, t) if n > self.doc_max_length else (f'{ins.strip()} {SEPARATOR}{t}' if ins else SEPARATOR + t)
-              for (ins, t), n in zip(sentences, n_text)]
-    prepared = [self.prepare_for_tokenization(t) for t in joined]
-    parts = [t.split(SEPARATOR) for t in prepared]
-    full = tok([''.join(p) for p in parts], truncation=True, max_length=self.max_length)['input_ids']
-    if prepared == joined and all(n <= self.doc_max_length for n in n_text):
-        embed_n = [min(n, self.max_length) for n in n_text]   # the pooled part is the text as first tokenized
-    else:
-        embed_n = [len(ids) for ids in tok([p[1] if len(p) > 1 else '' for p in parts], add_special_tokens=False,
-                                           truncation=True, max_length=self.max_length)['input_ids']]
+    full, embed_n = _rows(self, sentences)
     order = np.argsort([-len(ids) for ids in full], kind='stable')
     self.eval(); self.to(device)
     out = torch.empty(len(full), self.config.hidden_size, dtype=torch.float32)
-    for start in trange(0, len(full), batch_size, desc='Batches', disable=not show_progress_bar):
-        idx = order[start:start + batch_size]
-        batch = tok.pad({'input_ids': [full[i] for i in idx]}, padding=True, return_tensors='pt')
-        batch['embed_mask'] = last_n_mask(batch['input_ids'].shape[1], torch.tensor([embed_n[i] for i in idx]))
-        batch = {k: v.to(device) for k, v in batch.items()}
-        with torch.no_grad(): out[torch.as_tensor(idx)] = self.forward(batch).float().cpu()
+    with _adapter_autocast(self, device), torch.no_grad():
+        for start in trange(0, len(full), batch_size, desc='Batches', disable=not show_progress_bar):
+            idx = order[start:start + batch_size]
+            batch = _pad(self.tokenizer, [full[i] for i in idx])
+            batch['embed_mask'] = last_n_mask(batch['input_ids'].shape[1], torch.tensor([embed_n[i] for i in idx]))
+            batch = {k: v.to(device) for k, v in batch.items()}
+            out[torch.as_tensor(idx)] = self.forward(batch).float().cpu()
     return out.numpy() if convert_to_numpy else out
 
 Bg2Vec.encode = _encode   # a method of Bg2Vec, written here beside its explanation
