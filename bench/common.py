@@ -65,6 +65,14 @@ def use_texts(path):
     return _texts
 
 
+def join_texts(k):
+    "Benchmark on texts of `k` consecutive bundled sentences each (paragraph-like, many past the 64-token limit)"
+    global _texts
+    corpus = read_corpus()
+    _texts = [' '.join(corpus[i:i + k]) for i in range(0, len(corpus) - k + 1, k)]
+    return _texts
+
+
 def sentences(n, offset=0):
     "`n` Bulgarian sentences: the bundled corpus, or the file given to `use_texts` (cycled if needed)"
     corpus = _texts or read_corpus()

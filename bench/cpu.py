@@ -1,10 +1,11 @@
 """CPU benchmark: bg2vec's code path against llm2vec's, side by side in one run, on the tiny Mistral and Bulgarian sentences.
 
-    python bench/cpu.py [--repeats N] [--texts FILE]
+    python bench/cpu.py [--repeats N] [--texts FILE | --join K] [--compile]
 
 Prints medians and ratios (reference time / ours) for: collating 128 pairs, encoding 512 sentences, one SimCSE training step,
-and the activation memory of a batch-128 step with the cached loss against the plain one; then where a step's time goes."""
-import argparse, json, os, resource, statistics, subprocess, sys
+and the activation memory of a batch-128 step with the cached loss against the plain one; then where a step's time goes.
+--compile adds a training step with compiled decoder layers (`--compile_layers true`), after a warm-up that compiles them."""
+import argparse, json, os, resource, statistics, subprocess, sys, time
 from pathlib import Path
 
 import torch
@@ -12,10 +13,10 @@ from llm2vec import LLM2Vec
 from llm2vec.loss.utils import load_loss as llm2vec_load_loss
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import ReferenceCollator, pairs, reference_loss, row, sentences, side_by_side, timed, use_texts  # noqa: E402
+from common import ReferenceCollator, join_texts, pairs, reference_loss, row, sentences, side_by_side, timed, use_texts  # noqa: E402
 from bg2vec.collator import SimCSEDefaultCollator  # noqa: E402
 from bg2vec.loss import load_loss  # noqa: E402
-from bg2vec.model import Bg2Vec, initialize_peft  # noqa: E402
+from bg2vec.model import Bg2Vec, compile_layers, initialize_peft  # noqa: E402
 from bg2vec.tiny import save_tiny_adapter, save_tiny_model  # noqa: E402
 from bg2vec.training import cached_step, embed_views  # noqa: E402
 
@@ -78,6 +79,16 @@ def bench_step(repeats):
     return row('SimCSE step, batch 32, <= 64 tokens, LoRA, grad. ckpt.', t_ours, t_ref, '>= 1.0x')
 
 
+def bench_step_compiled(repeats):
+    "The step with compiled decoder layers against the reference's eager one (separate weights: compiling is in place)"
+    ours_step, _, (ours_m, *_) = step_fns()
+    _, ref_step, _ = step_fns()
+    compile_layers(ours_m.model)
+    t0 = time.perf_counter(); ours_step(); first = time.perf_counter() - t0
+    t_ours, t_ref = side_by_side(ours_step, ref_step, repeats, warmup=2)
+    return row('the same step, compiled decoder layers', t_ours, t_ref, 'none') + f'  (first step, compiling: {first:.0f} s)'
+
+
 def breakdown(repeats):
     "Median milliseconds of each phase of a step, reference and ours"
     _, _, (ours_m, ref_m, ours_c, ref_c, ours_loss, ref_loss, next_batch, opt) = step_fns()
@@ -124,14 +135,13 @@ def _status(key):
         if line.startswith(key): return int(line.split()[1])
 
 
-TEXTS = None   # the --texts file, passed on to the memory probes
+TEXTS = []   # the --texts/--join options, passed on to the memory probes
 
 
 def bench_memory():
     res = {}
     for mode in ('plain', 'cached'):
-        extra = ['--texts', TEXTS] if TEXTS else []
-        out = subprocess.run([sys.executable, __file__, '--memory-probe', mode, *extra], capture_output=True, text=True, check=True)
+        out = subprocess.run([sys.executable, __file__, '--memory-probe', mode, *TEXTS], capture_output=True, text=True, check=True)
         res[mode] = json.loads(out.stdout.strip().splitlines()[-1])['peak_mb']
     return (f"{'activation memory of a batch-128 step (peak RSS added)':<58} plain {res['plain']:7.1f}MB  "
             f"cached(16) {res['cached']:7.1f}MB  cached/plain {res['cached'] / res['plain']:.2f}  (goal <= 0.33)")
@@ -141,15 +151,18 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--repeats', type=int, default=7)
     p.add_argument('--texts', help='UTF-8 file, one text per line, to use instead of the bundled corpus')
+    p.add_argument('--join', type=int, help='use texts of this many consecutive bundled sentences each (long texts)')
+    p.add_argument('--compile', action='store_true', help='also time a step with compiled decoder layers')
     p.add_argument('--memory-probe', choices=['plain', 'cached'])
     a = p.parse_args()
     global TEXTS
-    TEXTS = a.texts
-    source = f'{a.texts} ({len(use_texts(a.texts))} texts)' if a.texts else 'the bundled corpus'
+    TEXTS = ['--texts', a.texts] if a.texts else ['--join', str(a.join)] if a.join else []
+    source = (f'{a.texts} ({len(use_texts(a.texts))} texts)' if a.texts else
+              f'the bundled corpus, {a.join} sentences per text ({len(join_texts(a.join))} texts)' if a.join else 'the bundled corpus')
     if a.memory_probe: return memory_probe(a.memory_probe)
     print(f'CPU benchmark, torch {torch.__version__}, {torch.get_num_threads()} threads, medians of {a.repeats} runs, texts from '
           f'{source}; ratio = reference time / ours', flush=True)
-    for fn in (bench_collate, bench_encode, bench_step):
+    for fn in (bench_collate, bench_encode, bench_step) + ((bench_step_compiled,) if a.compile else ()):
         print(fn(a.repeats), flush=True)
     print(bench_memory(), flush=True)
     print('\nwhere a training step goes (batch 32, LoRA, gradient checkpointing)\n' + breakdown(a.repeats), flush=True)

@@ -3,6 +3,7 @@ gradient checkpointing; bg2vec's path against llm2vec's, plain and cached loss, 
 
     python bench/gpu.py [--steps 3] [--json OUT.json]      # on one GPU, a few minutes
     python bench/gpu.py --small                            # a tiny shape, to check the script anywhere
+    python bench/gpu.py --no-compile                       # without the rows for compiled decoder layers
 
 MFU counts 4 N FLOPs per token (N = parameters of the base model; forward 2N + backward through activations 2N, the LoRA
 weight gradients being negligible), as the performance issue asks, against the card's dense bf16 peak."""
@@ -19,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import ReferenceCollator, long_texts, pairs, reference_loss, sentences, sync, to_device  # noqa: E402
 from bg2vec.collator import SimCSEDefaultCollator  # noqa: E402
 from bg2vec.loss import load_loss  # noqa: E402
-from bg2vec.model import Bg2Vec, fuse_rms_norm, initialize_peft, lora_input_casting  # noqa: E402
+from bg2vec.model import Bg2Vec, compile_layers, fuse_rms_norm, initialize_peft, lora_input_casting  # noqa: E402
 from bg2vec.tiny import read_corpus, train_tokenizer  # noqa: E402
 from bg2vec.training import cached_step, embed_views  # noqa: E402
 
@@ -54,9 +55,11 @@ def build(small, device, dtype):
     return ours, ref, tok, n_params, attn
 
 
-def measure(step, steps, device):
-    "Median seconds of `step()` after one warm-up, and the peak memory it allocated (GiB)"
-    step(); sync(device)
+WARMUP = {}
+
+def measure(step, steps, device, name=''):
+    "Median seconds of `step()` after one warm-up (its time kept in WARMUP), and the peak memory it allocated (GiB)"
+    t0 = time.perf_counter(); step(); sync(device); WARMUP[name] = time.perf_counter() - t0
     if device == 'cuda': torch.cuda.reset_peak_memory_stats()
     times = []
     for _ in range(steps):
@@ -72,6 +75,7 @@ def main():
     p.add_argument('--batch', type=int, default=128)
     p.add_argument('--mini', type=int, default=32, help='cached loss mini-batch')
     p.add_argument('--encode_n', type=int, default=2048)
+    p.add_argument('--no-compile', dest='compile', action='store_false', help='skip the compiled-layer rows')
     p.add_argument('--json')
     a = p.parse_args()
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -113,19 +117,26 @@ def main():
     res, peak, enc = {}, peak_flops(), {}
     sents = sentences(a.encode_n)
 
+    def save():   # after every measurement, so that a run cut short by a time limit still leaves its figures
+        if a.json: Path(a.json).write_text(json.dumps({**res, 'encode': enc, 'warm-up seconds': WARMUP}, indent=1))
+
     def run_step(name, fn):
         ours.train()
-        t, mem = measure(fn, a.steps, device)
+        t, mem = measure(fn, a.steps, device, name)
         res[name] = dict(seconds=t, tokens_per_s=n_tok / t, mfu=4 * n_params * n_tok / t / peak, peak_gib=mem)
         print(f"{name:<32} {t:7.3f} s/step  {n_tok/t:9.0f} tok/s  MFU {res[name]['mfu']*100:5.1f}%  peak {mem:6.1f} GiB",
               flush=True)
+        save()
 
     def run_encode(name, m):
         m.eval()
-        m.encode(sents[:256], batch_size=128, show_progress_bar=False, device=device)
-        t, _ = measure(lambda: m.encode(sents, batch_size=128, show_progress_bar=False, device=device), a.steps, device)
+        t0 = time.perf_counter(); m.encode(sents[:256], batch_size=128, show_progress_bar=False, device=device)
+        first = time.perf_counter() - t0
+        t, _ = measure(lambda: m.encode(sents, batch_size=128, show_progress_bar=False, device=device), a.steps, device, name)
+        WARMUP[name] = first
         enc[name] = a.encode_n / t
         print(f'{name:<32} {enc[name]:9.0f} sentences/s', flush=True)
+        save()
         return m.encode(sents[:64], show_progress_bar=False, device=device)
 
     # the reference first: ours and the reference share the weights, and ours fuses the norms in place
@@ -135,11 +146,23 @@ def main():
     run_step('bg2vec path', step_ours)
     run_step(f'bg2vec cached loss (mini {a.mini})', step_cached)
     e_ours = run_encode('bg2vec encode', ours)
+    if a.compile:   # regional compilation (`--compile_layers true`): the same weights, decoder layers compiled in place
+        t0 = time.time(); print(f'compiled decoder layers: {compile_layers(ours.model)}', flush=True)
+        run_step('bg2vec path, compiled layers', step_ours)
+        e_comp = run_encode('bg2vec encode, compiled layers', ours)
+        res['compile warm-up seconds'] = {k: WARMUP[k] for k in ('bg2vec path, compiled layers', 'bg2vec encode, compiled layers')}
+        res['encode min cosine compiled vs eager'] = torch.nn.functional.cosine_similarity(e_comp, e_ours).min().item()
     res['step ratio (llm2vec / bg2vec)'] = res['llm2vec path']['seconds'] / res['bg2vec path']['seconds']
     print(f"training step ratio llm2vec / bg2vec: {res['step ratio (llm2vec / bg2vec)']:.2f}x (goal >= 1.3x; MFU goal >= 35%)")
     res['encode'] = enc
     res['encode ratio'] = enc['bg2vec encode'] / enc['llm2vec encode']
     print(f"encode throughput ratio bg2vec / llm2vec: {res['encode ratio']:.2f}x (goal >= 2x)")
+    if a.compile:
+        res['step ratio, compiled layers'] = res['llm2vec path']['seconds'] / res['bg2vec path, compiled layers']['seconds']
+        res['encode ratio, compiled layers'] = enc['bg2vec encode, compiled layers'] / enc['llm2vec encode']
+        print(f"compiled layers: step ratio {res['step ratio, compiled layers']:.2f}x, MFU "
+              f"{res['bg2vec path, compiled layers']['mfu']*100:.1f}%, encode ratio {res['encode ratio, compiled layers']:.2f}x "
+              f"(warm-ups incl. compilation: {', '.join(f'{v:.0f} s' for v in res['compile warm-up seconds'].values())})")
     res['encode min cosine vs llm2vec'] = torch.nn.functional.cosine_similarity(e_ours, e_ref).min().item()
     print(f"encode agreement with llm2vec (bf16): min cosine {res['encode min cosine vs llm2vec']:.4f}")
     res.update(device=torch.cuda.get_device_name() if device == 'cuda' else 'cpu', attention=attn, params=n_params,

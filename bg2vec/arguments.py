@@ -57,7 +57,7 @@ class DataTrainingArguments:
     preprocessing_num_workers: Optional[int] = field(default=None, metadata={'help': 'Processes for data loading'})
     overwrite_cache: bool = field(default=False, metadata={'help': 'Rebuild the cached datasets'})
 
-# %% ../nbs/90_arguments.ipynb #ad748def
+# %% ../nbs/90_arguments.ipynb #f4f0c2f6
 @dataclass
 class CustomArguments:
     "The SimCSE-specific knobs"
@@ -71,6 +71,8 @@ class CustomArguments:
     cached_mini_batch_size: Optional[int] = field(default=None, metadata={
         'help': 'Cached (GradCache) loss: embed the batch in mini-batches of this size, so activation memory stays that of '
                 'a mini-batch while the negatives span the whole batch. Default: off'})
+    compile_layers: bool = field(default=False, metadata={
+        'help': 'Compile each decoder layer with torch.compile: fused element-wise work for a one-time compilation. Default: off'})
 
 # %% ../nbs/90_arguments.ipynb #b3ed1097
 ARGUMENT_CLASSES = (ModelArguments, DataTrainingArguments, TrainingArguments, CustomArguments)

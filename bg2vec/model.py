@@ -17,7 +17,7 @@ from .collator import batch_tokenize, pool
 
 # %% auto #0
 __all__ = ['PUBLISHED_ENCODER', 'LORA_MODULES', 'flash_attention_available', 'resolve_attn_implementation', 'resolve_dtype',
-           'fuse_rms_norm', 'lora_input_casting', 'Bg2Vec', 'first_position_shift', 'initialize_peft']
+           'fuse_rms_norm', 'lora_input_casting', 'Bg2Vec', 'first_position_shift', 'initialize_peft', 'compile_layers']
 
 # %% ../nbs/01_model.ipynb #15115615
 def flash_attention_available() -> bool:
@@ -207,3 +207,11 @@ def _encode(self, sentences, # a text, a list of texts, or [instruction, text] p
     return out.numpy() if convert_to_numpy else out
 
 Bg2Vec.encode = _encode   # a method of Bg2Vec, written here beside its explanation
+
+# %% ../nbs/01_model.ipynb #12ef0142
+def compile_layers(model:torch.nn.Module, **kwargs) -> int:
+    "Compile every decoder layer of `model` in place with `torch.compile` (dynamic shapes); returns how many"
+    kwargs.setdefault('dynamic', True)
+    layers = [m for m in model.modules() if type(m).__name__.endswith('DecoderLayer')]
+    for m in layers: m.compile(**kwargs)
+    return len(layers)
