@@ -5,7 +5,7 @@
 Prints medians and ratios (reference time / ours) for: collating 128 pairs, encoding 512 sentences, one SimCSE training step,
 and the activation memory of a batch-128 step with the cached loss against the plain one; then where a step's time goes.
 --compile adds a training step with compiled decoder layers (`--compile_layers true`), after a warm-up that compiles them."""
-import argparse, json, os, resource, statistics, subprocess, sys, time
+import argparse, json, statistics, subprocess, sys, time
 from pathlib import Path
 
 import torch
@@ -18,7 +18,7 @@ from bg2vec.collator import SimCSEDefaultCollator  # noqa: E402
 from bg2vec.loss import load_loss  # noqa: E402
 from bg2vec.model import Bg2Vec, compile_layers, initialize_peft  # noqa: E402
 from bg2vec.tiny import save_tiny_adapter, save_tiny_model  # noqa: E402
-from bg2vec.training import cached_step, embed_views  # noqa: E402
+from bg2vec.training import PeakMemory, cached_step, embed_views  # noqa: E402
 
 
 def encoders(dropout=0.0, lora=False, checkpointing=False, max_length=64):
@@ -121,18 +121,10 @@ def memory_probe(mode, batch_size=128, mini=16):
     small, _ = collate(pairs(sentences(4, offset=900)))          # warm up on a tiny batch: lazy initialisation, not activations
     loss_fn(*embed_views(ours_m, small)).backward()
     for p in ours_m.parameters(): p.grad = None
-    Path('/proc/self/clear_refs').write_text('5')        # reset the peak (VmHWM) to the current resident size
-    base = rss_kb()
-    if mode == 'cached': cached_step(ours_m, feats, loss_fn, mini)
-    else: loss_fn(*embed_views(ours_m, feats)).backward()
-    print(json.dumps({'mode': mode, 'peak_mb': (hwm_kb() - base) / 1024}))
-
-
-def rss_kb(): return _status('VmRSS')
-def hwm_kb(): return _status('VmHWM')
-def _status(key):
-    for line in Path('/proc/self/status').read_text().splitlines():
-        if line.startswith(key): return int(line.split()[1])
+    with PeakMemory('cpu') as peak:                      # the peak resident memory the step adds (the console script's measure)
+        if mode == 'cached': cached_step(ours_m, feats, loss_fn, mini)
+        else: loss_fn(*embed_views(ours_m, feats)).backward()
+    print(json.dumps({'mode': mode, 'peak_mb': peak.metrics['train_peak_cpu_memory_added_mb']}))
 
 
 TEXTS = []   # the --texts/--join options, passed on to the memory probes

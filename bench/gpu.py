@@ -147,7 +147,7 @@ def main():
     run_step(f'bg2vec cached loss (mini {a.mini})', step_cached)
     e_ours = run_encode('bg2vec encode', ours)
     if a.compile:   # regional compilation (`--compile_layers true`): the same weights, decoder layers compiled in place
-        t0 = time.time(); print(f'compiled decoder layers: {compile_layers(ours.model)}', flush=True)
+        print(f'compiled decoder layers: {compile_layers(ours.model)}', flush=True)
         run_step('bg2vec path, compiled layers', step_ours)
         e_comp = run_encode('bg2vec encode, compiled layers', ours)
         res['compile warm-up seconds'] = {k: WARMUP[k] for k in ('bg2vec path, compiled layers', 'bg2vec encode, compiled layers')}
@@ -167,8 +167,8 @@ def main():
     print(f"encode agreement with llm2vec (bf16): min cosine {res['encode min cosine vs llm2vec']:.4f}")
     res.update(device=torch.cuda.get_device_name() if device == 'cuda' else 'cpu', attention=attn, params=n_params,
                tokens_per_step=n_tok, batch=a.batch, steps=a.steps)
-    print(json.dumps(res, indent=1))
-    if a.json: Path(a.json).write_text(json.dumps(res, indent=1))
+    print(json.dumps({**res, 'warm-up seconds': WARMUP}, indent=1))
+    save()
 
 
 if __name__ == '__main__':
