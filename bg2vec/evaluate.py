@@ -10,10 +10,12 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+import numpy as np
 
 # %% auto #0
-__all__ = ['MTEB_INSTRUCTIONS', 'retrieval_ranks', 'alignment', 'uniformity', 'evaluate_pairs', 'load_run', 'compare', 'main',
-           'plot_comparison', 'pair_cosines', 'MTEBEncoder', 'run_mteb']
+__all__ = ['REPORT_KEYS', 'retrieval_ranks', 'alignment', 'uniformity', 'evaluate_pairs', 'CharNgramTfidf', 'BagOfEmbeddings',
+           'layer_states', 'layer_retrieval', 'load_run', 'compare', 'evaluate_run', 'main', 'plot_comparison',
+           'pair_cosines', 'run_mteb']
 
 # %% ../nbs/05_evaluate.ipynb #3dabbea3
 def retrieval_ranks(queries:torch.Tensor, docs:torch.Tensor) -> torch.Tensor:
@@ -46,6 +48,66 @@ def evaluate_pairs(model, # anything with `encode(list[str]) -> Tensor`
             'pos_cos': sim.diagonal().mean().item(), 'neg_cos': off.mean().item(),
             'alignment': alignment(a, b), 'uniformity': uniformity(torch.cat([a, b]))}
 
+# %% ../nbs/05_evaluate.ipynb #fa72ad2b
+import zlib
+from collections import Counter
+
+class CharNgramTfidf:
+    "TF-IDF over character n-grams hashed into `dim` buckets, with document frequencies counted on `docs`"
+    def __init__(self, docs:list[str], # texts to count document frequencies on (e.g. the collection searched)
+                 n:tuple=(3, 5), # shortest and longest n-gram
+                 dim:int=2**15, # hash buckets (crc32, so the same on every run)
+                ):
+        self.n, self.dim = n, dim
+        df = np.zeros(dim)
+        for t in docs: df[list(set(self.ngram_ids(t)))] += 1
+        self.idf = np.log((1 + len(docs)) / (1 + df)) + 1
+
+    def ngram_ids(self, text:str) -> list[int]:
+        "Bucket of each character n-gram of the lower-cased, space-padded `text`"
+        s = f' {text.lower()} '
+        return [zlib.crc32(s[i:i + k].encode()) % self.dim for k in range(self.n[0], self.n[1] + 1) for i in range(len(s) - k + 1)]
+
+    def encode(self, texts:list[str], **kwargs) -> torch.Tensor:
+        "Sublinear TF times IDF, one row per text"
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for r, t in enumerate(texts):
+            for j, c in Counter(self.ngram_ids(t)).items(): out[r, j] = (1 + math.log(c)) * self.idf[j]
+        return torch.from_numpy(out)
+
+# %% ../nbs/05_evaluate.ipynb #181fc159
+class BagOfEmbeddings:
+    "The mean of `encoder`'s input token embeddings over each text's tokens: its vocabulary, without context"
+    def __init__(self, encoder): self.encoder = encoder
+
+    def encode(self, texts:list[str], batch_size:int=256, **kwargs) -> torch.Tensor:
+        from bg2vec.collator import SEPARATOR, pool
+        table, out = self.encoder.model.get_input_embeddings(), []
+        for s in range(0, len(texts), batch_size):
+            feats = self.encoder.tokenize([SEPARATOR + t for t in texts[s:s + batch_size]])
+            with torch.no_grad():
+                out.append(pool(table(feats['input_ids']), feats['attention_mask'], feats['embed_mask']).float())
+        return torch.cat(out) if out else torch.zeros(0, table.embedding_dim)
+
+# %% ../nbs/05_evaluate.ipynb #4733d871
+def layer_states(encoder, # an `LLM2Vec` / `Bg2Vec`
+                 texts:list[str], batch_size:int=128) -> list[torch.Tensor]:
+    "Each text's mean-pooled hidden state after every layer, as `encode` pools (0: the embeddings; last: the final norm's output)"
+    from bg2vec.collator import SEPARATOR, pool
+    encoder.eval(); per_batch = []
+    for s in range(0, len(texts), batch_size):
+        feats = encoder.tokenize([SEPARATOR + t for t in texts[s:s + batch_size]])
+        with torch.no_grad():
+            hs = encoder.model(input_ids=feats['input_ids'], attention_mask=feats['attention_mask'], output_hidden_states=True,
+                               use_cache=False).hidden_states
+        per_batch.append([pool(h, feats['attention_mask'], feats['embed_mask'], encoder.pooling_mode).float() for h in hs])
+    return [torch.cat(layer) for layer in zip(*per_batch)]
+
+def layer_retrieval(encoder, pairs:list[tuple[str, str]]) -> list[float]:
+    "accuracy@1 on `pairs` of the mean-pooled states after each layer of `encoder` (see `layer_states`)"
+    a, b = (layer_states(encoder, [p[k] for p in pairs]) for k in (0, 1))
+    return [(retrieval_ranks(x, y) == 1).float().mean().item() for x, y in zip(a, b)]
+
 # %% ../nbs/05_evaluate.ipynb #321ac28b
 def load_run(output_dir) -> dict:
     "The run record (`bg2vec_run.json`) a training job wrote into `output_dir`"
@@ -53,16 +115,31 @@ def load_run(output_dir) -> dict:
     if not path.exists(): raise FileNotFoundError(f'{path}: not found; is {output_dir} the output_dir of a bg2vec_simcse run?')
     return json.loads(path.read_text())
 
-def compare(before:dict, after:dict) -> str:
-    "A small table of two `evaluate_pairs` results"
-    rows = [f"{'metric':<12}{'before':>10}{'after':>10}"]
-    for k in ('accuracy@1', 'mrr', 'pos_cos', 'neg_cos', 'alignment', 'uniformity'):
-        rows.append(f'{k:<12}{before[k]:>10.3f}{after[k]:>10.3f}')
+REPORT_KEYS = ('accuracy@1', 'mrr', 'pos_cos', 'neg_cos', 'alignment', 'uniformity')
+
+def compare(results:dict, # {encoder name: `evaluate_pairs` result}, in the order to print
+            keys=REPORT_KEYS) -> str:
+    "A table of `evaluate_pairs` results, one row per encoder"
+    width = max(map(len, results)) + 2
+    rows = [f"{'encoder':<{width}}" + ''.join(f'{k:>12}' for k in keys)]
+    rows += [f'{name:<{width}}' + ''.join(f'{r[k]:>12.3f}' for k in keys) for name, r in results.items()]
     return '\n'.join(rows)
 
-def main(argv=None):
-    "Evaluate a trained encoder folder, and the model it started from, on paraphrase pairs"
+def evaluate_run(output_dir, # the output_dir of a `bg2vec_simcse` run
+                 pairs:list[tuple[str, str]], # (sentence, paraphrase) rows
+                ) -> dict:
+    "The two references, the model the run started from (same chain, no SimCSE), and the trained encoder, on `pairs`"
     from bg2vec.model import Bg2Vec
+    run = load_run(output_dir)
+    start = Bg2Vec.from_pretrained(run['model_name_or_path'], peft_model_name_or_path=run.get('peft_model_name_or_path'),
+                                   merge_peft=True, pooling_mode=run['pooling_mode'], max_length=run['max_length'])
+    return {'character n-gram TF-IDF': evaluate_pairs(CharNgramTfidf([t for p in pairs for t in p]), pairs),
+            'bag of input embeddings': evaluate_pairs(BagOfEmbeddings(start), pairs),
+            'before SimCSE': evaluate_pairs(start, pairs),
+            'after SimCSE': evaluate_pairs(Bg2Vec.from_pretrained(output_dir), pairs)}
+
+def main(argv=None):
+    "Evaluate a trained encoder folder, the model it started from, and two references on paraphrase pairs"
     p = argparse.ArgumentParser(prog='python -m bg2vec.evaluate', description=main.__doc__)
     p.add_argument('output_dir', help='the output_dir of a bg2vec_simcse run')
     p.add_argument('--pairs', help='a TSV with a header sentence<TAB>paraphrase (default: the bundled held-out pairs)')
@@ -73,33 +150,39 @@ def main(argv=None):
         try: return run_mteb(a.output_dir, a.mteb)
         except ImportError as e: sys.exit(f'error: {e}')
     from bg2vec.tiny import read_pairs
-    try:
-        run, pairs = load_run(a.output_dir), read_pairs(a.pairs)
+    try: load_run(a.output_dir); pairs = read_pairs(a.pairs)
     except (FileNotFoundError, ValueError) as e: sys.exit(f'error: {e}')
-    start = Bg2Vec.from_pretrained(run['model_name_or_path'], peft_model_name_or_path=run.get('peft_model_name_or_path'),
-                                   merge_peft=True, pooling_mode=run['pooling_mode'], max_length=run['max_length'])
-    before = evaluate_pairs(start, pairs)
-    after = evaluate_pairs(Bg2Vec.from_pretrained(a.output_dir), pairs)
-    print(f"{len(pairs)} held-out paraphrase pairs; retrieval among all {len(pairs)} paraphrases\n{compare(before, after)}")
-    if a.json: Path(a.json).write_text(json.dumps({'before': before, 'after': after}, indent=2))
-    return before, after
+    results = evaluate_run(a.output_dir, pairs)
+    gain = results['after SimCSE']['accuracy@1'] - results['before SimCSE']['accuracy@1']
+    print(f"{len(pairs)} held-out paraphrase pairs; each sentence's paraphrase is retrieved among all {len(pairs)}\n"
+          f"{compare(results)}\nSimCSE changed accuracy@1 by {gain:+.3f} over the same model without it.")
+    if a.json: Path(a.json).write_text(json.dumps(results, indent=2))
+    return results
 
 # %% ../nbs/05_evaluate.ipynb #45c38afa
-def plot_comparison(before:dict, after:dict, pos_neg:dict|None=None):
-    "Bar chart of two `evaluate_pairs` results and, given {'before': (pos, neg), 'after': (pos, neg)} cosines, their histograms"
+def plot_comparison(results:dict, # {encoder name: `evaluate_pairs` result}
+                    pos_neg:dict|None=None, # {name: (paraphrase cosines, other cosines)} for the histograms
+                   ):
+    "Retrieval of every encoder, the geometry of those with cosines, and a cosine histogram per entry of `pos_neg`"
     import matplotlib.pyplot as plt
-    keys = ['accuracy@1', 'mrr', 'pos_cos', 'neg_cos', 'alignment', 'uniformity']
-    fig, axes = plt.subplots(1, 3 if pos_neg else 1, figsize=(15 if pos_neg else 6, 3.6), squeeze=False)
-    ax = axes[0, 0]
-    x = torch.arange(len(keys)).float()
-    ax.bar(x - 0.2, [before[k] for k in keys], 0.4, label='before SimCSE')
-    ax.bar(x + 0.2, [after[k] for k in keys], 0.4, label='after SimCSE')
-    ax.set_xticks(x.tolist(), keys, rotation=20); ax.axhline(0, color='grey', lw=.5); ax.legend(); ax.set_title('held-out pairs')
-    for ax, name in zip(axes[0, 1:], ('before', 'after')):
-        pos, neg = pos_neg[name]
+    pos_neg = pos_neg or {}
+    fig, axes = plt.subplots(1, 2 + len(pos_neg), figsize=(5 * (2 + len(pos_neg)), 3.8), squeeze=False)
+    ax, names = axes[0, 0], list(results)
+    x, w = np.arange(2), 0.8 / len(names)
+    for k, name in enumerate(names):
+        bars = ax.bar(x + (k - (len(names) - 1) / 2) * w, [results[name]['accuracy@1'], results[name]['mrr']], w, label=name)
+        ax.bar_label(bars, fmt='%.2f', fontsize=7)
+    ax.set_xticks(x, ['accuracy@1', 'MRR']); ax.set_ylim(0, 1.05); ax.set_title('finding the paraphrase (higher is better)')
+    ax.legend(fontsize=7, loc='upper left')
+    ax = axes[0, 1]
+    for k, name in enumerate(names):
+        ax.scatter(results[name]['uniformity'], results[name]['alignment'], s=40, label=name, color=f'C{k}')
+    ax.set_xlabel('uniformity (lower: spread over the sphere)'); ax.set_ylabel('alignment (lower: paraphrases closer)')
+    ax.set_title('geometry (Wang and Isola)')
+    for ax, (name, (pos, neg)) in zip(axes[0, 2:], pos_neg.items()):
         ax.hist(neg, bins=50, range=(-1, 1), density=True, alpha=.6, label='other sentences')
         ax.hist(pos, bins=50, range=(-1, 1), density=True, alpha=.6, label='paraphrase')
-        ax.set_title(f'cosine, {name} SimCSE'); ax.legend()
+        ax.set_title(f'cosine, {name}'); ax.set_xlabel('cosine similarity'); ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -113,38 +196,6 @@ def pair_cosines(model, pairs:list[tuple[str, str]], batch_size:int=64) -> tuple
 # %% ../nbs/05_evaluate.ipynb #df2bbde8
 #| eval: false
 if __name__ == '__main__': main()
-
-# %% ../nbs/05_evaluate.ipynb #6e229d5b
-import numpy as np
-
-MTEB_INSTRUCTIONS = {
-    'BelebeleRetrieval': 'Given a question, retrieve passages that answer it',
-    'WikipediaRetrievalMultilingual': 'Given a question, retrieve Wikipedia passages that answer it',
-    'SIB200Classification': 'Classify the topic of the given sentence',
-}
-
-class MTEBEncoder:
-    "An encoder with MTEB's interface around a `Bg2Vec`/`LLM2Vec` model"
-    def __init__(self, model, batch_size:int=32, instructions:dict|None=None):
-        self.model, self.batch_size = model, batch_size
-        self.instructions = MTEB_INSTRUCTIONS if instructions is None else instructions
-
-    def _texts(self, sentences) -> list[str]:
-        if isinstance(sentences, str): return [sentences]
-        out = []
-        for item in sentences:   # MTEB 2 passes a DataLoader of {'text': [...]} batches; MTEB 1 a list of strings
-            if isinstance(item, dict): out.extend(item['text'])
-            else: out.append(item)
-        return out
-
-    def encode(self, sentences, task_name:str|None=None, prompt_type=None, task_metadata=None, **kwargs) -> np.ndarray:
-        texts = self._texts(sentences)
-        name = task_name or getattr(task_metadata, 'name', None)
-        is_query = prompt_type is not None and 'query' in str(getattr(prompt_type, 'value', prompt_type)).lower()
-        is_classification = name is not None and 'Classification' in name
-        instruction = self.instructions.get(name, '') if (is_query or is_classification) else ''
-        inputs = [[instruction, t] for t in texts]
-        return np.asarray(self.model.encode(inputs, batch_size=self.batch_size, show_progress_bar=False, convert_to_numpy=True))
 
 # %% ../nbs/05_evaluate.ipynb #f324fbd8
 def run_mteb(model_dir, tasks:list[str], languages=('bul',), output_folder=None) -> list:
