@@ -5,7 +5,7 @@
 # %% ../nbs/04_training.ipynb #4ff86e62
 from __future__ import annotations
 
-import contextlib, json, math, os, shutil, sys, warnings
+import contextlib, copy, json, math, os, pickle, shutil, sys, warnings
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,9 @@ from .model import Bg2Vec, compile_layers, initialize_peft, lora_input_casting
 
 # %% auto #0
 __all__ = ['EMBEDDED_MODEL', 'EMBEDDED_ADAPTER', 'EMBEDDED_CORPUS', 'USAGE', 'StopTrainingCallback', 'NonFiniteLoss',
-           'SimCSETrainer', 'embed_views', 'cached_step', 'save_encoder', 'resolve_embedded_data',
-           'resolve_embedded_model', 'check_run', 'dropout_views', 'plot_loss_curve', 'PeakMemory', 'train_simcse',
-           'config_path', 'main']
+           'UnsafeCheckpoint', 'rng_state_globals', 'SimCSETrainer', 'embed_views', 'cached_step', 'save_encoder',
+           'resolve_embedded_data', 'resolve_embedded_model', 'check_run', 'dropout_views', 'plot_loss_curve',
+           'PeakMemory', 'train_simcse', 'config_path', 'main']
 
 # %% ../nbs/04_training.ipynb #c1740d41
 class StopTrainingCallback(TrainerCallback):
@@ -45,6 +45,15 @@ class NonFiniteLoss(RuntimeError):
         super().__init__(f'the training loss became {value} at step {step}; training stopped and the encoder was not '
                          f'saved; {where}')
         self.step, self.checkpoint = step, last
+
+class UnsafeCheckpoint(ValueError):
+    "A checkpoint file holds objects that loading with `weights_only=True` refuses: it is not loaded"
+
+def rng_state_globals() -> list:
+    "The numpy objects that a `Trainer` RNG checkpoint (`rng_state.pth`) pickles, and nothing else"
+    import numpy as np
+    core = getattr(np, '_core', None) or np.core
+    return [core.multiarray._reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
 
 class SimCSETrainer(Trainer):
     "`Trainer` for SimCSE batches `(features per view, labels)` and a contrastive `loss_function`"
@@ -95,11 +104,13 @@ class SimCSETrainer(Trainer):
         return super()._load_from_checkpoint(resume_from_checkpoint, model)
 
     def _load_rng_state(self, checkpoint):
-        "`Trainer`'s RNG restore, allowing the numpy state that PyTorch 2.6+ refuses by default (our own checkpoint)"
-        original = torch.load
-        torch.load = lambda *a, **k: original(*a, **{'weights_only': False, **k})
-        try: super()._load_rng_state(checkpoint)
-        finally: torch.load = original
+        "`Trainer`'s RNG restore, loaded with `weights_only=True`: the numpy random state's array types are allowed, nothing else"
+        try:
+            with torch.serialization.safe_globals(rng_state_globals()): super()._load_rng_state(checkpoint)
+        except pickle.UnpicklingError as e:
+            files = ', '.join(str(p) for p in sorted(Path(checkpoint).glob('rng_state*.pth'))) or str(checkpoint)
+            raise UnsafeCheckpoint(f'{files}: refused to load: it holds more than random-number states, and unpickling it could run '
+                                   f'code (torch: {str(e).strip().split(".")[0]})') from None
 
     def prediction_step(self, model, inputs, prediction_loss_only:bool, ignore_keys=None):
         inputs = self._prepare_inputs(inputs)
@@ -110,7 +121,9 @@ class SimCSETrainer(Trainer):
         output_dir = output_dir or self.args.output_dir
         os.makedirs(output_dir, exist_ok=True)
         self.accelerator.unwrap_model(self.model).save(output_dir)   # adapter (or weights), tokenizer, llm2vec_config.json
-        torch.save(self.args, os.path.join(output_dir, 'training_args.bin'))
+        args = copy.copy(self.args)
+        args.hub_token = args.push_to_hub_token = None            # a checkpoint never carries a hub token
+        torch.save(args, os.path.join(output_dir, 'training_args.bin'))
 
 # %% ../nbs/04_training.ipynb #a9c255af
 def _left_pad(f:dict, width:int) -> dict:
@@ -211,9 +224,10 @@ def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, traini
               custom_args:CustomArguments):
     "Raise a clear `ValueError` for configuration mistakes that can be found without loading the model"
     if not model_args.model_name_or_path: raise ValueError('model_name_or_path is not set')
-    if training_args.per_device_train_batch_size < 2:
-        raise ValueError(f'per_device_train_batch_size={training_args.per_device_train_batch_size}: SimCSE needs at least '
-                         '2 sentences per batch, the other sentences of the batch are the negatives')
+    if training_args.per_device_train_batch_size * training_args.world_size < 2:
+        raise ValueError(f'per_device_train_batch_size={training_args.per_device_train_batch_size} on '
+                         f'{training_args.world_size} process(es): SimCSE needs at least 2 sentences per batch (gathered '
+                         'over all processes), the other sentences of the batch are the negatives')
     load_loss(custom_args.loss_class)
     if custom_args.cached_mini_batch_size is not None and custom_args.cached_mini_batch_size < 1:
         raise ValueError(f'cached_mini_batch_size={custom_args.cached_mini_batch_size}: expected a positive size, or leave it unset')
@@ -327,7 +341,7 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
                             loss_function=load_loss(custom_args.loss_class, scale=custom_args.loss_scale),
                             cached_mini_batch_size=custom_args.cached_mini_batch_size)
     if custom_args.stop_after_n_steps is not None: trainer.add_callback(StopTrainingCallback(custom_args.stop_after_n_steps))
-    shown = [t for t in (raw['validation']['text'][:200] if eval_dataset is not None and not data_args.streaming else [])
+    shown = [t for t in (raw['validation'][data_args.text_column][:200] if eval_dataset is not None and not data_args.streaming else [])
              if t and t.strip() and len(t) < 80][:10]
     before = dropout_views(model, shown) if shown and trainer.is_world_process_zero() else None
     with PeakMemory(training_args.device) as peak:
