@@ -172,8 +172,8 @@ def plot_comparison(results:dict, # {encoder name: `evaluate_pairs` result}
     for k, name in enumerate(names):
         bars = ax.bar(x + (k - (len(names) - 1) / 2) * w, [results[name]['accuracy@1'], results[name]['mrr']], w, label=name)
         ax.bar_label(bars, fmt='%.2f', fontsize=7)
-    ax.set_xticks(x, ['accuracy@1', 'MRR']); ax.set_ylim(0, 1.05); ax.set_title('finding the paraphrase (higher is better)')
-    ax.legend(fontsize=7, loc='upper left')
+    ax.set_xticks(x, ['accuracy@1', 'MRR']); ax.set_ylim(0, 1.3); ax.set_yticks(np.linspace(0, 1, 6))
+    ax.set_title('finding the paraphrase (higher is better)'); ax.legend(fontsize=7, loc='upper center', ncol=2)
     ax = axes[0, 1]
     for k, name in enumerate(names):
         ax.scatter(results[name]['uniformity'], results[name]['alignment'], s=40, label=name, color=f'C{k}')
