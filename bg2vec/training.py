@@ -235,6 +235,8 @@ def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, traini
     if training_args.remove_unused_columns:
         training_args.remove_unused_columns = False   # the batches are TrainSample objects, not columns to filter
     if not torch.cuda.is_available(): training_args.dataloader_pin_memory = False
+    if training_args.ddp_find_unused_parameters is None:
+        training_args.ddp_find_unused_parameters = False   # every LoRA weight takes part in every step: skip DDP's graph search
     out = Path(training_args.output_dir)
     if training_args.resume_from_checkpoint in ('last', 'true', 'True'):
         from transformers.trainer_utils import get_last_checkpoint
