@@ -54,8 +54,8 @@ class DataTrainingArguments:
     max_train_samples: Optional[int] = field(default=None, metadata={'help': 'Keep only this many training rows'})
     max_eval_samples: Optional[int] = field(default=None, metadata={'help': 'Keep only this many validation rows'})
     streaming: bool = field(default=False, metadata={'help': 'Stream the data instead of downloading it all first'})
-    preprocessing_num_workers: Optional[int] = field(default=None, metadata={'help': 'Processes for data loading'})
-    overwrite_cache: bool = field(default=False, metadata={'help': 'Rebuild the cached datasets'})
+    preprocessing_num_workers: Optional[int] = field(default=None, metadata={'help': 'Not used: kept so that llm2vec configs parse (bg2vec reads text lazily, with no preprocessing pass)'})
+    overwrite_cache: bool = field(default=False, metadata={'help': 'Not used: kept so that llm2vec configs parse (bg2vec writes no dataset cache of its own)'})
 
 # %% ../nbs/90_arguments.ipynb #f4f0c2f6
 @dataclass
@@ -67,7 +67,7 @@ class CustomArguments:
     loss_class: Optional[str] = field(default='HardNegativeNLLLoss', metadata={'help': 'The contrastive loss'})
     loss_scale: float = field(default=50.0, metadata={'help': 'Inverse temperature of the loss (the real run: 20)'})
     stop_after_n_steps: Optional[int] = field(default=10000, metadata={'help': 'Stop training after this many steps'})
-    experiment_id: Optional[str] = field(default=None, metadata={'help': 'A name for the run'})
+    experiment_id: Optional[str] = field(default=None, metadata={'help': 'Not used: kept so that llm2vec configs parse (llm2vec builds its output folder name from it; bg2vec writes to output_dir)'})
     cached_mini_batch_size: Optional[int] = field(default=None, metadata={
         'help': 'Cached (GradCache) loss: embed the batch in mini-batches of this size, so activation memory stays that of '
                 'a mini-batch while the negatives span the whole batch. Default: off'})
