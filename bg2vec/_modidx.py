@@ -159,5 +159,6 @@ d = { 'settings': { 'branch': 'main',
                                  'bg2vec.training.resolve_embedded_data': ('training.html#resolve_embedded_data', 'bg2vec/training.py'),
                                  'bg2vec.training.resolve_embedded_model': ('training.html#resolve_embedded_model', 'bg2vec/training.py'),
                                  'bg2vec.training.rng_state_globals': ('training.html#rng_state_globals', 'bg2vec/training.py'),
+                                 'bg2vec.training.same_views': ('training.html#same_views', 'bg2vec/training.py'),
                                  'bg2vec.training.save_encoder': ('training.html#save_encoder', 'bg2vec/training.py'),
                                  'bg2vec.training.train_simcse': ('training.html#train_simcse', 'bg2vec/training.py')}}}

@@ -23,9 +23,9 @@ from .model import Bg2Vec, compile_layers, initialize_peft, lora_input_casting
 
 # %% auto #0
 __all__ = ['EMBEDDED_MODEL', 'EMBEDDED_ADAPTER', 'EMBEDDED_CORPUS', 'USAGE', 'StopTrainingCallback', 'NonFiniteLoss',
-           'UnsafeCheckpoint', 'rng_state_globals', 'SimCSETrainer', 'embed_views', 'cached_step', 'save_encoder',
-           'resolve_embedded_data', 'resolve_embedded_model', 'check_run', 'dropout_views', 'plot_loss_curve',
-           'PeakMemory', 'train_simcse', 'config_path', 'main']
+           'UnsafeCheckpoint', 'rng_state_globals', 'SimCSETrainer', 'same_views', 'embed_views', 'cached_step',
+           'save_encoder', 'resolve_embedded_data', 'resolve_embedded_model', 'check_run', 'dropout_views',
+           'plot_loss_curve', 'PeakMemory', 'train_simcse', 'config_path', 'main']
 
 # %% ../nbs/04_training.ipynb #c1740d41
 class StopTrainingCallback(TrainerCallback):
@@ -130,11 +130,15 @@ def _left_pad(f:dict, width:int) -> dict:
     "Pad every tensor of a left-padded batch on the left with zeros (masked out) to `width` columns"
     return {k: torch.nn.functional.pad(v, (width - v.shape[1], 0)) for k, v in f.items()}
 
+def same_views(a:dict, b:dict) -> bool:
+    "Whether two views hold the same tensors: the same objects, or equal values (a batch moved to a GPU is a copy)"
+    return a.keys() == b.keys() and all(a[k] is b[k] or (a[k].shape == b[k].shape and torch.equal(a[k], b[k])) for k in a)
+
 def embed_views(model, features:list[dict]) -> list[torch.Tensor]:
     "Embeddings of each view, from one forward pass over all views stacked"
     n = [f['input_ids'].shape[0] for f in features]
     if len(features) == 1: return [model(features[0])]
-    if all(f['input_ids'] is features[0]['input_ids'] for f in features):
+    if all(same_views(f, features[0]) for f in features[1:]):
         both = {k: torch.cat([v] * len(features)) for k, v in features[0].items()}
     else:   # different texts per view (hard negatives): pad to a common width, on the left like the tokenizer
         width = max(f['input_ids'].shape[1] for f in features)
