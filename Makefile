@@ -20,8 +20,9 @@ $(STAMP): constraints.txt settings.ini setup.py pyproject.toml
 tiny: $(STAMP)
 	$(BIN)/python -m bg2vec.tiny --adapter cache
 
+# One thread per notebook: nbdev_test runs one notebook per core, and two threads each would fight over the cores.
 nbtest: tiny
-	$(BIN)/nbdev_test --do_print --timing
+	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --do_print --timing
 
 checks: $(STAMP)
 	tools/check_clean.sh
@@ -34,6 +35,7 @@ DEMO_OUT ?= output/tiny-demo
 demo: tiny
 	$(BIN)/bg2vec_simcse bg2vec/configs/tiny-demo.json --output_dir $(DEMO_OUT)
 	$(BIN)/python -m bg2vec.evaluate $(DEMO_OUT) --json $(DEMO_OUT)/evaluation.json
+	$(BIN)/python -m bg2vec.export $(DEMO_OUT)
 	@echo "encoder: $(DEMO_OUT)   figures: $(DEMO_OUT)/figures/"
 
 # Side-by-side CPU benchmark against llm2vec's code path (medians and ratios; about two minutes).

@@ -18,7 +18,7 @@ from bg2vec.collator import SimCSEDefaultCollator  # noqa: E402
 from bg2vec.loss import load_loss  # noqa: E402
 from bg2vec.model import Bg2Vec, compile_layers, initialize_peft  # noqa: E402
 from bg2vec.tiny import save_tiny_adapter, save_tiny_model  # noqa: E402
-from bg2vec.training import PeakMemory, cached_step, embed_views  # noqa: E402
+from bg2vec.cached import PeakMemory, cached_step, embed_views  # noqa: E402
 
 
 def encoders(dropout=0.0, lora=False, checkpointing=False, max_length=64):

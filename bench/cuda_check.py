@@ -10,7 +10,7 @@ from bg2vec.collator import SimCSEDefaultCollator
 from bg2vec.loss import load_loss
 from bg2vec.model import Bg2Vec, compile_layers, flash_attention_available, initialize_peft
 from bg2vec.tiny import read_corpus, save_tiny_adapter, save_tiny_model
-from bg2vec.training import cached_step, embed_views
+from bg2vec.cached import cached_step, embed_views
 from llm2vec import LLM2Vec
 from llm2vec.dataset.dataset import TrainSample
 

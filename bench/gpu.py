@@ -20,9 +20,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import ReferenceCollator, long_texts, pairs, reference_loss, sentences, sync, to_device  # noqa: E402
 from bg2vec.collator import SimCSEDefaultCollator  # noqa: E402
 from bg2vec.loss import load_loss  # noqa: E402
-from bg2vec.model import Bg2Vec, compile_layers, fuse_rms_norm, initialize_peft, lora_input_casting  # noqa: E402
+from bg2vec.model import Bg2Vec, compile_layers, fuse_rms_norm, initialize_peft  # noqa: E402
+from peft.helpers import disable_input_dtype_casting  # noqa: E402
 from bg2vec.tiny import read_corpus, train_tokenizer  # noqa: E402
-from bg2vec.training import cached_step, embed_views  # noqa: E402
+from bg2vec.cached import cached_step, embed_views  # noqa: E402
 
 PEAK_BF16 = {'H100': 989e12, 'H200': 989e12, 'A100': 312e12}
 
@@ -105,11 +106,11 @@ def main():
 
     def step_ours():
         feats, _ = coll_ours(batch())
-        with amp, lora_input_casting(ours, device != 'cuda'): finish(loss_ours(*embed_views(ours, to_device(feats, device))))
+        with amp, disable_input_dtype_casting(ours, active=device == "cuda"): finish(loss_ours(*embed_views(ours, to_device(feats, device))))
 
     def step_cached():
         feats, _ = coll_ours(batch())
-        with amp, lora_input_casting(ours, device != 'cuda'): cached_step(ours, to_device(feats, device), loss_ours, a.mini)
+        with amp, disable_input_dtype_casting(ours, active=device == "cuda"): cached_step(ours, to_device(feats, device), loss_ours, a.mini)
         opt.step(); opt.zero_grad(set_to_none=True)
 
     ours.train()

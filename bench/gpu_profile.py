@@ -14,7 +14,7 @@ import gpu  # noqa: E402
 from common import long_texts, pairs, sync, to_device  # noqa: E402
 from bg2vec.collator import SimCSEDefaultCollator  # noqa: E402
 from bg2vec.loss import load_loss  # noqa: E402
-from bg2vec.training import embed_views  # noqa: E402
+from bg2vec.cached import embed_views  # noqa: E402
 
 small = '--small' in sys.argv
 device = 'cuda' if torch.cuda.is_available() else 'cpu'

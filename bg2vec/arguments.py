@@ -5,7 +5,7 @@
 # %% ../nbs/90_arguments.ipynb #2fafed86
 from __future__ import annotations
 
-import difflib, json
+import difflib, json, typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Optional
@@ -13,8 +13,16 @@ from typing import Optional
 from transformers import HfArgumentParser, TrainingArguments
 
 # %% auto #0
-__all__ = ['POOLING_MODES', 'ARGUMENT_CLASSES', 'ModelArguments', 'DataTrainingArguments', 'CustomArguments', 'simcse_parser',
-           'known_fields', 'parse_config']
+__all__ = ['POOLING_MODES', 'ARGUMENT_CLASSES', 'ConfigError', 'require', 'ModelArguments', 'DataTrainingArguments',
+           'CustomArguments', 'simcse_parser', 'known_fields', 'check_arguments', 'parse_config']
+
+# %% ../nbs/90_arguments.ipynb #3be01bd1
+class ConfigError(ValueError):
+    "A mistake in the configuration or the input, found before anything is loaded; the message names the field and the value"
+
+def require(ok:bool, name:str, value, expected:str):
+    "Raise `ConfigError` naming `name`, `value` and what was `expected` unless `ok`"
+    if not ok: raise ConfigError(f'{name}={value!r}: expected {expected}')
 
 # %% ../nbs/90_arguments.ipynb #cb789c1a
 POOLING_MODES = ('mean', 'weighted_mean', 'eos_token', 'last_token', 'bos_token')
@@ -35,6 +43,9 @@ class ModelArguments:
     pooling_mode: Optional[str] = field(default='mean', metadata={
         'help': 'How token states become one vector', 'choices': list(POOLING_MODES)})
     cache_dir: Optional[str] = field(default=None, metadata={'help': 'Where hub downloads are cached'})
+
+    def __post_init__(self):
+        if self.max_seq_length is not None: require(self.max_seq_length > 0, 'max_seq_length', self.max_seq_length, 'a positive number of tokens')
 
 # %% ../nbs/90_arguments.ipynb #8d92acfa
 @dataclass
@@ -57,6 +68,13 @@ class DataTrainingArguments:
     preprocessing_num_workers: Optional[int] = field(default=None, metadata={'help': 'Not used: kept so that llm2vec configs parse (bg2vec reads text lazily, with no preprocessing pass)'})
     overwrite_cache: bool = field(default=False, metadata={'help': 'Not used: kept so that llm2vec configs parse (bg2vec writes no dataset cache of its own)'})
 
+    def __post_init__(self):
+        p = self.validation_split_percentage
+        if p is not None: require(0 <= p < 100, 'validation_split_percentage', p, 'a percentage, 0 <= p < 100')
+        for name in ('max_train_samples', 'max_eval_samples'):
+            v = getattr(self, name)
+            if v is not None: require(v > 0, name, v, 'a positive number of rows')
+
 # %% ../nbs/90_arguments.ipynb #f4f0c2f6
 @dataclass
 class CustomArguments:
@@ -74,6 +92,17 @@ class CustomArguments:
     compile_layers: bool = field(default=False, metadata={
         'help': 'Compile each decoder layer with torch.compile: fused element-wise work for a one-time compilation. Default: off'})
 
+    def __post_init__(self):
+        require(0 <= self.simcse_dropout < 1, 'simcse_dropout', self.simcse_dropout, 'a dropout probability, 0 <= p < 1')
+        require(0 <= self.lora_dropout < 1, 'lora_dropout', self.lora_dropout, 'a dropout probability, 0 <= p < 1')
+        require(self.lora_r >= 1, 'lora_r', self.lora_r, 'a positive rank')
+        require(self.loss_scale > 0, 'loss_scale', self.loss_scale, 'a positive inverse temperature (the real run: 20)')
+        if self.stop_after_n_steps is not None:
+            require(self.stop_after_n_steps >= 1, 'stop_after_n_steps', self.stop_after_n_steps, 'a positive number of steps, or null')
+        if self.cached_mini_batch_size is not None:
+            require(self.cached_mini_batch_size >= 1, 'cached_mini_batch_size', self.cached_mini_batch_size,
+                    'a positive mini-batch size, or null for the plain loss')
+
 # %% ../nbs/90_arguments.ipynb #b3ed1097
 ARGUMENT_CLASSES = (ModelArguments, DataTrainingArguments, TrainingArguments, CustomArguments)
 
@@ -86,29 +115,76 @@ def known_fields() -> set[str]:
     "Every field name the parser accepts"
     return {f.name for cls in ARGUMENT_CLASSES for f in fields(cls)}
 
+def _field_types() -> dict:
+    hints = {}
+    for cls in ARGUMENT_CLASSES: hints.update(typing.get_type_hints(cls))
+    return hints
+
+def _check_value(name:str, value, tp):
+    "ConfigError unless a JSON `value` fits the annotation `tp` (None only where the field is Optional)"
+    args = typing.get_args(tp)
+    optional = type(None) in args
+    base = [a for a in args if a is not type(None)] if args else [tp]
+    if value is None:
+        require(optional, name, None, f'a value ({getattr(base[0], "__name__", base[0])}); null is not allowed here'); return
+    ok = {bool: lambda v: isinstance(v, bool), int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+          float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), str: lambda v: isinstance(v, str)}
+    if not all(b in ok for b in base): return       # dicts, lists, enums: left to the parser
+    if not any(ok[b](value) for b in base):
+        require(False, name, value, ' or '.join(b.__name__ for b in base))
+
+def check_arguments(model_args, data_args, training_args, custom_args):
+    "Checks across fields and of `TrainingArguments`' numbers, before anything loads; raises `ConfigError`"
+    require(training_args.learning_rate > 0, 'learning_rate', training_args.learning_rate, 'a positive number')
+    require(training_args.gradient_accumulation_steps >= 1, 'gradient_accumulation_steps',
+            training_args.gradient_accumulation_steps, 'at least 1')
+    require(training_args.max_steps != 0, 'max_steps', training_args.max_steps, 'a positive number of steps, or -1 for epochs')
+    require(not training_args.deepspeed, 'deepspeed', training_args.deepspeed,
+            'no DeepSpeed config: the job merges and saves the adapter on one process, which ZeRO-3 sharding breaks; use plain '
+            'data parallelism (torchrun), where each GPU holds the frozen model and the small adapter')
+    require(not training_args.fsdp, 'fsdp', ' '.join(map(str, training_args.fsdp or [])) or training_args.fsdp,
+            'no FSDP: the job merges and saves the adapter on one process; use plain data parallelism (torchrun)')
+    n = training_args.per_device_train_batch_size
+    require(n * training_args.world_size >= 2, 'per_device_train_batch_size', n,
+            f'at least 2 sentences per batch over {training_args.world_size} process(es): SimCSE needs at least 2 '
+            'sentences per batch (gathered over all processes), the other sentences of the batch are the negatives')
+
 def parse_config(config:str|Path|dict|None=None, # a JSON file, or a dict of fields
                  overrides:list[str]=(), # command-line style overrides, e.g. ['--lora_r', '4']
                 ) -> tuple:
-    "Parse `config` and `overrides` into (model, data, training, custom) arguments"
+    "Parse and check `config` and `overrides` into (model, data, training, custom) arguments; mistakes raise `ConfigError`"
     data, source = {}, 'the configuration'
     if isinstance(config, dict): data = dict(config)
     elif config is not None:
         source = str(config)
-        try: data = json.loads(Path(config).read_text(encoding='utf-8'))
-        except FileNotFoundError: raise FileNotFoundError(f'{source}: no such configuration file') from None
-        except json.JSONDecodeError as e: raise ValueError(f'{source} is not valid JSON: {e}') from None
-        if not isinstance(data, dict): raise ValueError(f'{source}: expected a JSON object of fields, found {type(data).__name__}')
+        path = Path(config)
+        if path.is_dir(): raise ConfigError(f'{source} is a folder; expected a JSON configuration file')
+        try: data = json.loads(path.read_text(encoding='utf-8'))
+        except FileNotFoundError: raise ConfigError(f'{source}: no such configuration file') from None
+        except UnicodeDecodeError as e: raise ConfigError(f'{source} is not UTF-8 text (byte {e.start + 1}); save it as UTF-8') from None
+        except json.JSONDecodeError as e: raise ConfigError(f'{source} is not valid JSON: {e}') from None
+        if not isinstance(data, dict): raise ConfigError(f'{source}: expected a JSON object of fields, found {type(data).__name__}')
     known = known_fields()
     unknown = [k for k in data if k not in known]
     if unknown:
         hints = [f'{k!r}' + (f" (did you mean {' or '.join(map(repr, m))}?)"
                              if (m := difflib.get_close_matches(k, known, 3, 0.6)) else '') for k in unknown]
-        raise ValueError(f"{source}: unknown field(s) {', '.join(hints)}")
+        raise ConfigError(f"{source}: unknown field(s) {', '.join(hints)}")
+    types = _field_types()
+    try:
+        for k, v in data.items(): _check_value(k, v, types[k])
+    except ConfigError as e: raise ConfigError(f'{source}: {e}') from None
     parser = simcse_parser()
     for action in parser._actions:
         if action.dest not in data: continue
         action.required = False
         if action.choices and data[action.dest] is not None and data[action.dest] not in action.choices:
-            raise ValueError(f"{source}: {action.dest}={data[action.dest]!r} is not one of {list(action.choices)}")
+            raise ConfigError(f"{source}: {action.dest}={data[action.dest]!r} is not one of {list(action.choices)}")
     parser.set_defaults(**data)
-    return tuple(parser.parse_args_into_dataclasses(args=list(overrides), look_for_args_file=False))
+    try:
+        args = tuple(parser.parse_args_into_dataclasses(args=list(overrides), look_for_args_file=False))
+        check_arguments(*args)
+    except ConfigError as e: raise ConfigError(f'{source}: {e}' if config is not None else str(e)) from None
+    except ValueError as e:   # TrainingArguments' own checks (bf16 without a GPU, ...)
+        raise ConfigError(f'{source}: {str(e).strip().splitlines()[0]}') from None
+    return args

@@ -5,6 +5,7 @@
 # %% ../nbs/03_collator.ipynb #c2a5d664
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Callable
 
 import numpy as np
@@ -13,30 +14,48 @@ from llm2vec import LLM2Vec
 from llm2vec.dataset.dataset import TrainSample
 
 # %% auto #0
-__all__ = ['SEPARATOR', 'last_n_mask', 'batch_tokenize', 'pool', 'SimCSEDefaultCollator']
+__all__ = ['SEPARATOR', 'backend_settings', 'prefix_specials', 'token_ids', 'pad_rows', 'tokenize_rows', 'last_n_mask',
+           'batch_tokenize', 'pool', 'SimCSEDefaultCollator']
 
 # %% ../nbs/03_collator.ipynb #ac1de449
 SEPARATOR = '!@#$%^&*()'
 
-def _prefix_specials(tokenizer) -> int|None:
+@contextlib.contextmanager
+def backend_settings(backend):
+    "Within the block, change `backend`'s (a `tokenizers.Tokenizer`) truncation and padding freely; they are restored after it"
+    trunc, pad = backend.truncation, backend.padding
+    try: yield backend
+    finally:
+        if trunc is None: backend.no_truncation()
+        else: backend.enable_truncation(**trunc)
+        if pad is None: backend.no_padding()
+        else: backend.enable_padding(**pad)
+
+def prefix_specials(tokenizer) -> int|None:
     "How many special tokens a fast `tokenizer` adds, if it adds them only in front of a text (Mistral's `<s>`); else None"
     backend = getattr(tokenizer, 'backend_tokenizer', None)
     if backend is None or tokenizer.truncation_side != 'right': return None
-    backend.no_truncation(); backend.no_padding()
-    with_sp, plain = (backend.encode('a b', add_special_tokens=s).ids for s in (True, False))
+    with backend_settings(backend):
+        backend.no_truncation(); backend.no_padding()
+        with_sp, plain = (backend.encode('a b', add_special_tokens=s).ids for s in (True, False))
     k = len(with_sp) - len(plain)
     return k if k >= 0 and with_sp[k:] == plain else None
 
-def _token_ids(tokenizer, texts:list[str], max_length:int, add_special_tokens:bool=True) -> list[list[int]]:
+# %% ../nbs/03_collator.ipynb #551f77fe
+def token_ids(tokenizer, # a Hugging Face tokenizer
+              texts:list[str], max_length:int, # each text cut to this many tokens
+              add_special_tokens:bool=True) -> list[list[int]]:
     "Each text's token ids, cut to `max_length`, from one batched call (to the Rust backend directly when there is one)"
     backend = getattr(tokenizer, 'backend_tokenizer', None)
     if backend is None:
         return tokenizer(texts, add_special_tokens=add_special_tokens, truncation=True, max_length=max_length)['input_ids']
-    backend.enable_truncation(max_length, stride=0, strategy='longest_first', direction=tokenizer.truncation_side)
-    backend.no_padding()
-    return [e.ids for e in backend.encode_batch(texts, add_special_tokens=add_special_tokens)]
+    with backend_settings(backend):
+        backend.enable_truncation(max_length, stride=0, strategy='longest_first', direction=tokenizer.truncation_side)
+        backend.no_padding()
+        return [e.ids for e in backend.encode_batch(texts, add_special_tokens=add_special_tokens)]
 
-def _pad(tokenizer, rows:list[list[int]], max_length:int|None=None) -> dict:
+def pad_rows(tokenizer, # supplies `pad_token_id` and `padding_side`
+             rows:list[list[int]], max_length:int|None=None) -> dict:
     "`input_ids` and `attention_mask` of token-id `rows` (each cut to its first `max_length`), padded on the tokenizer's side"
     if max_length is not None: rows = [r[:max_length] for r in rows]
     width = max(map(len, rows), default=0)
@@ -48,29 +67,31 @@ def _pad(tokenizer, rows:list[list[int]], max_length:int|None=None) -> dict:
         ids[i, sl] = r; mask[i, sl] = 1
     return {'input_ids': torch.from_numpy(ids), 'attention_mask': torch.from_numpy(mask)}
 
-def _encode(tokenizer, texts:list[str], max_length:int, look_ahead:int=0) -> tuple[dict, list[int]]:
+# %% ../nbs/03_collator.ipynb #ae5b9b50
+def tokenize_rows(tokenizer, texts:list[str], max_length:int,
+                  look_ahead:int=0, # also count each text up to `max_length + look_ahead` tokens
+                 ) -> tuple[dict, list[int]]:
     "Padded `input_ids` and `attention_mask` as `tokenizer(texts, padding=True, truncation=True, max_length=max_length)` gives them, and each row's length had it been cut at `max_length + look_ahead`"
     if getattr(tokenizer, 'backend_tokenizer', None) is None or tokenizer.pad_token_id is None:   # a slow tokenizer
         enc = tokenizer(texts, return_tensors='np', padding=True, truncation=True, max_length=max_length)
         enc = {k: torch.from_numpy(v) for k, v in enc.items()}
         return enc, enc['attention_mask'].sum(1).tolist()
-    # a fast tokenizer: the Rust backend directly, padded with numpy (the Python wrapper costs as much as the tokenizing); with
-    # special tokens only in front, the first `max_length` ids of a row cut later are exactly the row cut at `max_length`
-    rows = _token_ids(tokenizer, texts, max_length + look_ahead)
-    return _pad(tokenizer, rows, max_length), [len(r) for r in rows]
+    rows = token_ids(tokenizer, texts, max_length + look_ahead)
+    return pad_rows(tokenizer, rows, max_length), [len(r) for r in rows]
 
 def last_n_mask(width:int, n:torch.Tensor) -> torch.Tensor:
     "llm2vec's `embed_mask` for left-padded rows: 1 on the last `n[i]` of `width` positions of row `i`"
     return (torch.arange(width) >= (width - n).unsqueeze(1)).long()
 
+# %% ../nbs/03_collator.ipynb #268d34c8
 def batch_tokenize(tokenizer, # a Hugging Face tokenizer padding on the left, as `llm2vec` sets it
                    texts:list[str], # texts, optionally 'instruction!@#$%^&*()text'
                    max_length:int=512, # truncate to this many tokens
                   ) -> dict:
     "`llm2vec.LLM2Vec.tokenize` in one or two batched tokenizer calls: `input_ids`, `attention_mask` and `embed_mask`"
     parts = [t.split(SEPARATOR) for t in texts]
-    k = _prefix_specials(tokenizer)     # special tokens only in front: look k tokens further, and a cut text is counted too
-    enc, seen = _encode(tokenizer, [''.join(p) for p in parts], max_length, look_ahead=k or 0)
+    k = prefix_specials(tokenizer)      # special tokens only in front: look k tokens further, and a cut text is counted too
+    enc, seen = tokenize_rows(tokenizer, [''.join(p) for p in parts], max_length, look_ahead=k or 0)
     n_special = k if k is not None else tokenizer.num_special_tokens_to_add(pair=False)
     # how many tokens to pool over, as llm2vec counts them: the text after the separator, tokenized alone, cut at max_length
     n, count = [0] * len(texts), []
@@ -80,7 +101,7 @@ def batch_tokenize(tokenizer, # a Hugging Face tokenizer padding on the left, as
             n[i] = seen[i] - n_special
         else: count.append(i)                                      # an instruction (or a cut row, without look-ahead)
     if count:
-        for i, x in zip(count, _token_ids(tokenizer, [parts[i][1] for i in count], max_length, add_special_tokens=False)):
+        for i, x in zip(count, token_ids(tokenizer, [parts[i][1] for i in count], max_length, add_special_tokens=False)):
             n[i] = len(x)
     n = torch.tensor(n)
     enc['embed_mask'] = last_n_mask(enc['input_ids'].shape[1], n)

@@ -11,8 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['LOSSES', 'cos_sim', 'gather_with_grad', 'HardNegativeNLLLoss', 'load_loss', 'run_two_process_check',
-           'similarity_heatmap']
+__all__ = ['LOSSES', 'cos_sim', 'gather_with_grad', 'HardNegativeNLLLoss', 'load_loss', 'similarity_heatmap']
 
 # %% ../nbs/02_loss.ipynb #cce72fa6
 def cos_sim(a:Tensor, b:Tensor) -> Tensor:
@@ -78,39 +77,6 @@ def load_loss(loss_class:str, # a name in `LOSSES`
     if loss_class not in LOSSES:
         raise ValueError(f'unknown loss_class {loss_class!r}; expected one of {sorted(LOSSES)}')
     return LOSSES[loss_class](*args, **kwargs)
-
-# %% ../nbs/02_loss.ipynb #1b7e42c6
-_DIST_CHECK = r'''
-import json, sys, torch, torch.distributed as dist
-from bg2vec.loss import load_loss
-dist.init_process_group('gloo')
-rank = dist.get_rank()
-full = torch.load(sys.argv[1])
-sizes = [4, 5]
-lo = sum(sizes[:rank])
-q = full['q'][lo:lo + sizes[rank]].clone().requires_grad_()
-d = full['d'][lo:lo + sizes[rank]].clone().requires_grad_()
-loss = load_loss('HardNegativeNLLLoss', scale=20.)(q, d)
-loss.backward()
-json.dump({'loss': loss.item(), 'q_grad': q.grad.tolist(), 'd_grad': d.grad.tolist()}, open(f'{sys.argv[2]}.{rank}', 'w'))
-dist.destroy_process_group()
-'''
-
-def run_two_process_check(q:Tensor, d:Tensor, workdir) -> list[dict]:
-    "Run the loss on `q`, `d` split 4 + 5 over two gloo processes; returns each rank's loss and gradients"
-    workdir = Path(workdir)
-    torch.save({'q': q, 'd': d}, workdir / 'full.pt')
-    (workdir / 'check.py').write_text(_DIST_CHECK)
-    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'CUDA_VISIBLE_DEVICES': ''}
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2',
-           str(workdir / 'check.py'), str(workdir / 'full.pt'), str(workdir / 'out')]
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=180)
-    if res.returncode: raise RuntimeError(f'two-process run failed:\n{res.stderr[-3000:]}')
-    return [json.loads((workdir / f'out.{r}').read_text()) for r in range(2)]
-
-# %% ../nbs/02_loss.ipynb #2c420875
-import os, subprocess, sys, json
-from pathlib import Path
 
 # %% ../nbs/02_loss.ipynb #83ce4577
 import matplotlib.pyplot as plt

@@ -13,11 +13,14 @@ import torch
 from llm2vec import LLM2Vec
 from peft import LoraConfig, PeftModel, get_peft_model
 
-from .collator import batch_tokenize, pool
+from fastcore.basics import patch
+from peft.helpers import disable_input_dtype_casting
+
+from .collator import SEPARATOR, batch_tokenize, pool
 
 # %% auto #0
 __all__ = ['PUBLISHED_ENCODER', 'LORA_MODULES', 'flash_attention_available', 'resolve_attn_implementation', 'resolve_dtype',
-           'fuse_rms_norm', 'lora_input_casting', 'Bg2Vec', 'first_position_shift', 'initialize_peft', 'compile_layers']
+           'fuse_rms_norm', 'Bg2Vec', 'dropout_views', 'check_adapter_fits', 'initialize_peft', 'compile_layers']
 
 # %% ../nbs/01_model.ipynb #15115615
 def flash_attention_available() -> bool:
@@ -73,16 +76,6 @@ def fuse_rms_norm(model:torch.nn.Module) -> int:
             m.forward = types.MethodType(_fused_rms_forward, m); n += 1
     return n
 
-@contextlib.contextmanager
-def lora_input_casting(model:torch.nn.Module, enabled:bool):
-    "Within the block, LoRA layers of `model` do (or do not) cast their input to the adapter's dtype"
-    from peft.tuners.lora import LoraLayer
-    layers = [m for m in model.modules() if isinstance(m, LoraLayer)]
-    before = [getattr(m, 'cast_input_dtype_enabled', True) for m in layers]
-    for m in layers: m.cast_input_dtype_enabled = enabled
-    try: yield
-    finally:
-        for m, b in zip(layers, before): m.cast_input_dtype_enabled = b
 
 # %% ../nbs/01_model.ipynb #a96ffd72
 PUBLISHED_ENCODER = 'mboyanov/bg2vec'
@@ -107,6 +100,7 @@ class Bg2Vec(LLM2Vec):
         if not isinstance(encoder.model, PeftModel) and hasattr(encoder.model, 'peft_config'):
             del encoder.model.peft_config   # a merged adapter is part of the weights now, not an adapter to stack on
         fuse_rms_norm(encoder.model)
+        encoder.model.config.use_cache = False   # an encoder never needs a KV cache (and a cache recompiles compiled layers)
         return encoder
 
     def tokenize(self, texts:list[str]) -> dict:
@@ -119,16 +113,59 @@ class Bg2Vec(LLM2Vec):
         return pool(last_hidden_states, features['attention_mask'], features.get('embed_mask'), self.pooling_mode,
                     self.skip_instruction)
 
-# %% ../nbs/01_model.ipynb #0b5860d2
-def first_position_shift(encoder:LLM2Vec, text:str) -> float:
-    "Largest change of the first position's last hidden state when the last token of `text` is replaced (eval mode)"
-    ids = encoder.tokenizer(text, return_tensors='pt')['input_ids']
-    other = ids.clone()
-    other[0, -1] = (ids[0, -1] + 1) % encoder.tokenizer.vocab_size
-    encoder.eval()
-    with torch.no_grad():
-        ha, hb = (encoder.model(input_ids=x).last_hidden_state[0, 0] for x in (ids, other))
-    return (ha - hb).abs().max().item()
+# %% ../nbs/01_model.ipynb #d8390fbb
+def dropout_views(encoder, # an `LLM2Vec` / `Bg2Vec`
+                  texts:list[str], seed:int|None=None, # fix the dropout masks (the global random state is left as it was)
+                  grad:bool=False, # keep the graph (for a training step); else float32 tensors on the CPU
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    "SimCSE's two views of `texts`: two train-mode embeddings that differ only by dropout"
+    was_training = encoder.training
+    encoder.train()
+    device = next(encoder.parameters()).device
+    feats = {k: v.to(device) for k, v in encoder.tokenize([SEPARATOR + t for t in texts]).items()}
+    fork = torch.random.fork_rng(devices=[device] if device.type == 'cuda' else []) if seed is not None else contextlib.nullcontext()
+    try:
+        with fork, torch.set_grad_enabled(grad):
+            if seed is not None: torch.manual_seed(seed)
+            a, b = encoder(dict(feats)), encoder(dict(feats))
+    finally: encoder.train(was_training)
+    return (a, b) if grad else (a.float().cpu(), b.float().cpu())
+
+# %% ../nbs/01_model.ipynb #c0f6d454
+def _lora_shapes(cfg:dict) -> dict:
+    "(in, out) features of each LoRA target module of a Mistral/Llama/Qwen2/Gemma-style decoder layer"
+    h, inter = cfg['hidden_size'], cfg['intermediate_size']
+    hd = cfg.get('head_dim') or h // cfg['num_attention_heads']
+    q, kv = cfg['num_attention_heads'] * hd, cfg.get('num_key_value_heads', cfg['num_attention_heads']) * hd
+    return {'q_proj': (h, q), 'k_proj': (h, kv), 'v_proj': (h, kv), 'o_proj': (q, h),
+            'gate_proj': (h, inter), 'up_proj': (h, inter), 'down_proj': (inter, h)}
+
+def check_adapter_fits(model_dir, adapter_dir):
+    "Raise `ValueError` naming the first LoRA tensor of `adapter_dir` whose module or shape does not fit the model in `model_dir`"
+    import json
+    from pathlib import Path
+    from safetensors import safe_open
+    model_dir, adapter_dir = Path(model_dir), Path(adapter_dir)
+    if not (model_dir / 'config.json').is_file() or not (adapter_dir / 'adapter_config.json').is_file(): return   # hub names
+    cfg = json.loads((model_dir / 'config.json').read_text())
+    shapes, n_layers = _lora_shapes(cfg), cfg['num_hidden_layers']
+    weights = adapter_dir / 'adapter_model.safetensors'
+    if not weights.is_file(): return
+    with safe_open(str(weights), 'pt') as f:
+        for key in f.keys():
+            parts = key.split('.')
+            if 'lora_A' not in parts and 'lora_B' not in parts: continue
+            ab = 'lora_A' if 'lora_A' in parts else 'lora_B'
+            module = parts[parts.index(ab) - 1]
+            layer = int(parts[parts.index('layers') + 1]) if 'layers' in parts else 0
+            shape = tuple(f.get_slice(key).get_shape())
+            if module not in shapes: raise ValueError(f'{weights}: {key} adapts {module!r}, which a {cfg.get("model_type")} layer does not have')
+            if layer >= n_layers: raise ValueError(f'{weights}: {key} adapts layer {layer}; {model_dir} has {n_layers} layers')
+            fan_in, fan_out = shapes[module]
+            if (ab == 'lora_A' and shape[1] != fan_in) or (ab == 'lora_B' and shape[0] != fan_out):
+                want = f'(r, {fan_in})' if ab == 'lora_A' else f'({fan_out}, r)'
+                raise ValueError(f'{weights}: {key} has shape {list(shape)}, expected {want} for {model_dir}: '
+                                 'the adapter was made for another model')
 
 # %% ../nbs/01_model.ipynb #09145491
 LORA_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']
@@ -154,25 +191,25 @@ def initialize_peft(model, # the transformer inside an `LLM2Vec` (`encoder.model
 # %% ../nbs/01_model.ipynb #95fb9be4
 import numpy as np
 from tqdm.auto import trange
-from .collator import SEPARATOR, last_n_mask, _pad, _prefix_specials, _token_ids
+from .collator import SEPARATOR, last_n_mask, pad_rows, prefix_specials, token_ids
 
 def _rows(self, sentences:list) -> tuple[list, list]:
     "Each sentence's token ids as the model reads them (cut at `max_length`), and how many of its last tokens to pool over"
-    tok, k = self.tokenizer, _prefix_specials(self.tokenizer)
+    tok, k = self.tokenizer, prefix_specials(self.tokenizer)
     joined = [f'{ins.strip()} {SEPARATOR}{t}' if ins else SEPARATOR + t for ins, t in sentences]
     if k is not None and not any(ins for ins, _ in sentences) and all(self.prepare_for_tokenization(j) == j for j in joined):
         # the common case, one tokenizer pass: rows cut k tokens past max_length also count each text up to max_length tokens
-        rows = _token_ids(tok, [t for _, t in sentences], self.max_length + k)
+        rows = token_ids(tok, [t for _, t in sentences], self.max_length + k)
         if all(min(len(r), self.max_length) <= self.doc_max_length for r in rows):
             return [r[:self.max_length] for r in rows], [len(r) - k for r in rows]
     # otherwise llm2vec's own preparation: shortening past doc_max_length (text by text, as it does), the model's template
     n_special = tok.num_special_tokens_to_add(pair=False)
-    n_text = [len(r) for r in _token_ids(tok, [t for _, t in sentences], self.max_length, add_special_tokens=False)]
+    n_text = [len(r) for r in token_ids(tok, [t for _, t in sentences], self.max_length, add_special_tokens=False)]
     joined = [self._convert_to_str(ins, t) if min(n + n_special, self.max_length) > self.doc_max_length else j
               for (ins, t), n, j in zip(sentences, n_text, joined)]
     parts = [self.prepare_for_tokenization(j).split(SEPARATOR) for j in joined]
-    full = _token_ids(tok, [''.join(p) for p in parts], self.max_length)
-    embed_n = [len(r) for r in _token_ids(tok, [p[1] if len(p) > 1 else '' for p in parts], self.max_length, add_special_tokens=False)]
+    full = token_ids(tok, [''.join(p) for p in parts], self.max_length)
+    embed_n = [len(r) for r in token_ids(tok, [p[1] if len(p) > 1 else '' for p in parts], self.max_length, add_special_tokens=False)]
     return full, embed_n
 
 def _adapter_autocast(self, device) -> contextlib.AbstractContextManager:
@@ -182,10 +219,11 @@ def _adapter_autocast(self, device) -> contextlib.AbstractContextManager:
     if (torch.device(device).type != 'cuda' or dtype not in (torch.bfloat16, torch.float16)
             or not any(isinstance(m, LoraLayer) for m in self.model.modules())): return contextlib.nullcontext()
     stack = contextlib.ExitStack()
-    stack.enter_context(torch.autocast('cuda', dtype=dtype)); stack.enter_context(lora_input_casting(self.model, False))
+    stack.enter_context(torch.autocast('cuda', dtype=dtype)); stack.enter_context(disable_input_dtype_casting(self.model))
     return stack
 
-def _encode(self, sentences, # a text, a list of texts, or [instruction, text] pairs
+@patch
+def encode(self:Bg2Vec, sentences, # a text, a list of texts, or [instruction, text] pairs
             batch_size:int=32, show_progress_bar:bool=True, convert_to_numpy:bool=False, convert_to_tensor:bool=False,
             device:str|None=None):
     "`LLM2Vec.encode` with batched tokenization and token-length sorting: same embeddings, less work"
@@ -200,15 +238,14 @@ def _encode(self, sentences, # a text, a list of texts, or [instruction, text] p
     with _adapter_autocast(self, device), torch.no_grad():
         for start in trange(0, len(full), batch_size, desc='Batches', disable=not show_progress_bar):
             idx = order[start:start + batch_size]
-            batch = _pad(self.tokenizer, [full[i] for i in idx])
+            batch = pad_rows(self.tokenizer, [full[i] for i in idx])
             batch['embed_mask'] = last_n_mask(batch['input_ids'].shape[1], torch.tensor([embed_n[i] for i in idx]))
             batch = {k: v.to(device) for k, v in batch.items()}
             out[torch.as_tensor(idx)] = self.forward(batch).float().cpu()
     return out.numpy() if convert_to_numpy else out
 
-Bg2Vec.encode = _encode   # a method of Bg2Vec, written here beside its explanation
 
-# %% ../nbs/01_model.ipynb #12ef0142
+# %% ../nbs/01_model.ipynb #34f4b3e3
 def compile_layers(model:torch.nn.Module, **kwargs) -> int:
     "Compile every decoder layer of `model` in place with `torch.compile` (dynamic shapes); returns how many"
     kwargs.setdefault('dynamic', True)

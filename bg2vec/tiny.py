@@ -15,8 +15,7 @@ from transformers import MistralConfig, MistralForCausalLM, PreTrainedTokenizerF
 
 # %% auto #0
 __all__ = ['TINY_RECIPE', 'STAMP', 'asset_path', 'read_corpus', 'read_pairs', 'train_tokenizer', 'tiny_config', 'init_tiny_model',
-           'pretrain_causal_lm', 'cache_dir', 'save_tiny_model', 'simcse_start', 'train_mntp_adapter',
-           'save_tiny_adapter', 'main']
+           'pretrain_causal_lm', 'cache_dir', 'save_tiny_model', 'train_mntp_adapter', 'save_tiny_adapter', 'main']
 
 # %% ../nbs/91_tiny.ipynb #8a15568d
 def asset_path(name:str='') -> Path:
@@ -203,21 +202,6 @@ def save_tiny_model(out_dir=None, # folder to write; default: `cache_dir()/tiny-
                     pretrain_seconds=round(time.time() - t0, 1))
         (tmp / STAMP).write_text(json.dumps(info, indent=2, ensure_ascii=False))
     return _build_atomically(out_dir, fp, force, build)
-
-# %% ../nbs/91_tiny.ipynb #170cdcc5
-def simcse_start(model_dir, texts:list[str], dropout:float=0.1, scale:float=20., seed:int=0) -> dict:
-    "Step-0 SimCSE loss and mean off-diagonal cosine of `texts` for the model in `model_dir` (two train-mode views)"
-    from llm2vec import LLM2Vec
-    m = LLM2Vec.from_pretrained(str(model_dir), enable_bidirectional=True, pooling_mode='mean', max_length=64,
-                                attention_dropout=dropout)
-    m.train(); torch.manual_seed(seed)
-    feats = m.tokenize(['!@#$%^&*()' + t for t in texts])
-    with torch.no_grad(): a, b = m(dict(feats)), m(dict(feats))
-    cos = torch.nn.functional.normalize(a, dim=-1) @ torch.nn.functional.normalize(b, dim=-1).T
-    loss = torch.nn.functional.cross_entropy(cos * scale, torch.arange(len(texts)))
-    off = cos[~torch.eye(len(texts), dtype=torch.bool)]
-    return dict(loss=round(loss.item(), 3), diag_cos=round(cos.diag().mean().item(), 3),
-                offdiag_cos=round(off.mean().item(), 3))
 
 # %% ../nbs/91_tiny.ipynb #cdfb9099
 def train_mntp_adapter(base_dir, texts:list[str], steps:int=60, mask_prob:float=0.2, lora_r:int=8, lr:float=1e-3,
