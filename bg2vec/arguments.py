@@ -5,7 +5,7 @@
 # %% ../nbs/90_arguments.ipynb #2fafed86
 from __future__ import annotations
 
-import difflib, json, typing
+import difflib, json, os, typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Optional
@@ -65,6 +65,10 @@ class DataTrainingArguments:
     max_train_samples: Optional[int] = field(default=None, metadata={'help': 'Keep only this many training rows'})
     max_eval_samples: Optional[int] = field(default=None, metadata={'help': 'Keep only this many validation rows'})
     streaming: bool = field(default=False, metadata={'help': 'Stream the data instead of downloading it all first'})
+    eval_pairs_file: Optional[str] = field(default=None, metadata={
+        'help': 'A TSV of held-out sentence<TAB>paraphrase rows: at every evaluation the encoder retrieves each paraphrase among '
+                'all, and eval_accuracy@1 and eval_mrr are logged next to eval_loss (usable as metric_for_best_model). '
+                "'bg2vec-pairs' names the bundled pairs"})
     preprocessing_num_workers: Optional[int] = field(default=None, metadata={'help': 'Not used: kept so that llm2vec configs parse (bg2vec reads text lazily, with no preprocessing pass)'})
     overwrite_cache: bool = field(default=False, metadata={'help': 'Not used: kept so that llm2vec configs parse (bg2vec writes no dataset cache of its own)'})
 
@@ -181,10 +185,12 @@ def parse_config(config:str|Path|dict|None=None, # a JSON file, or a dict of fie
         if action.choices and data[action.dest] is not None and data[action.dest] not in action.choices:
             raise ConfigError(f"{source}: {action.dest}={data[action.dest]!r} is not one of {list(action.choices)}")
     parser.set_defaults(**data)
+    environ = dict(os.environ)   # TrainingArguments writes settings into the environment (ACCELERATE_USE_FSDP, ...)
     try:
         args = tuple(parser.parse_args_into_dataclasses(args=list(overrides), look_for_args_file=False))
         check_arguments(*args)
-    except ConfigError as e: raise ConfigError(f'{source}: {e}' if config is not None else str(e)) from None
-    except ValueError as e:   # TrainingArguments' own checks (bf16 without a GPU, ...)
-        raise ConfigError(f'{source}: {str(e).strip().splitlines()[0]}') from None
+    except ValueError as e:      # a refused configuration leaves no trace in the process
+        os.environ.clear(); os.environ.update(environ)
+        if isinstance(e, ConfigError): raise ConfigError(f'{source}: {e}' if config is not None else str(e)) from None
+        raise ConfigError(f'{source}: {str(e).strip().splitlines()[0]}') from None   # TrainingArguments' own checks
     return args

@@ -17,16 +17,17 @@ from .arguments import ConfigError, DataTrainingArguments, ModelArguments, parse
 from .training import NonFiniteLoss, UnsafeCheckpoint, end_process_group, train_simcse
 
 # %% auto #0
-__all__ = ['EMBEDDED_MODEL', 'EMBEDDED_ADAPTER', 'EMBEDDED_CORPUS', 'USAGE', 'EXIT_CODES', 'resolve_embedded_data',
-           'resolve_embedded_model', 'resolve_embedded', 'config_path', 'main']
+__all__ = ['EMBEDDED_MODEL', 'EMBEDDED_ADAPTER', 'EMBEDDED_CORPUS', 'EMBEDDED_PAIRS', 'USAGE', 'EXIT_CODES',
+           'resolve_embedded_data', 'resolve_embedded_model', 'resolve_embedded', 'config_path', 'main']
 
 # %% ../nbs/92_cli.ipynb #c61741f6
-EMBEDDED_MODEL, EMBEDDED_ADAPTER, EMBEDDED_CORPUS = 'bg2vec-tiny', 'bg2vec-tiny-mntp', 'bg2vec-corpus'
+EMBEDDED_MODEL, EMBEDDED_ADAPTER, EMBEDDED_CORPUS, EMBEDDED_PAIRS = 'bg2vec-tiny', 'bg2vec-tiny-mntp', 'bg2vec-corpus', 'bg2vec-pairs'
 
 def resolve_embedded_data(data_args:DataTrainingArguments):
-    "Point `data_args` at the bundled corpus when it names `bg2vec-corpus`"
+    "Point `data_args` at the bundled corpus and held-out pairs where it names `bg2vec-corpus` / `bg2vec-pairs`"
     if data_args.dataset_name == EMBEDDED_CORPUS:
         data_args.dataset_name, data_args.train_file = None, str(tiny.asset_path('bg_corpus.txt'))
+    if data_args.eval_pairs_file == EMBEDDED_PAIRS: data_args.eval_pairs_file = str(tiny.asset_path('bg_pairs.tsv'))
 
 def resolve_embedded_model(model_args:ModelArguments):
     "Replace `bg2vec-tiny` / `bg2vec-tiny-mntp` by the paths of the tiny model and adapter, building them if needed"

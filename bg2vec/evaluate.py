@@ -13,9 +13,9 @@ import torch.nn.functional as F
 import numpy as np
 
 # %% auto #0
-__all__ = ['REPORT_KEYS', 'retrieval_ranks', 'alignment', 'uniformity', 'evaluate_pairs', 'CharNgramTfidf', 'BagOfEmbeddings',
-           'layer_states', 'layer_retrieval', 'load_run', 'compare', 'evaluate_run', 'main', 'plot_comparison',
-           'pair_cosines', 'run_mteb']
+__all__ = ['REPORT_KEYS', 'retrieval_ranks', 'alignment', 'uniformity', 'read_pairs', 'evaluate_pairs', 'CharNgramTfidf',
+           'BagOfEmbeddings', 'layer_states', 'layer_retrieval', 'load_run', 'compare', 'evaluate_run', 'main',
+           'plot_comparison', 'pair_cosines', 'run_mteb']
 
 # %% ../nbs/05_evaluate.ipynb #3dabbea3
 def retrieval_ranks(queries:torch.Tensor, docs:torch.Tensor) -> torch.Tensor:
@@ -31,6 +31,24 @@ def uniformity(x:torch.Tensor, t:float=2.) -> float:
     "Wang & Isola's uniformity: log mean exp(-t ||f(x) - f(y)||^2) over distinct pairs (lower is better)"
     x = F.normalize(x.float(), dim=-1)
     return torch.pdist(x, p=2).pow(2).mul(-t).exp().mean().log().item()
+
+# %% ../nbs/05_evaluate.ipynb #d324ee65
+def read_pairs(path) -> list[tuple[str, str]]:
+    "(sentence, paraphrase) rows of a UTF-8 TSV file with the header `sentence<TAB>paraphrase`"
+    path = Path(path)
+    try: lines = path.read_text(encoding='utf-8').splitlines()
+    except FileNotFoundError: raise FileNotFoundError(f'{path}: no such file of sentence/paraphrase pairs') from None
+    except UnicodeDecodeError as e: raise ValueError(f'{path} is not UTF-8 text (byte {e.start + 1})') from None
+    if not lines or lines[0].split('\t') != ['sentence', 'paraphrase']:
+        raise ValueError(f"{path}: expected a header line 'sentence<TAB>paraphrase', found {lines[:1]!r}")
+    rows = []
+    for i, l in enumerate(lines[1:], start=2):
+        if not l.strip(): continue
+        parts = l.split('\t')
+        if len(parts) != 2: raise ValueError(f"{path}, line {i}: expected 2 tab-separated fields, found {len(parts)}")
+        rows.append((parts[0].strip(), parts[1].strip()))
+    if len(rows) < 2: raise ValueError(f'{path}: {len(rows)} pair(s); ranking needs at least 2')
+    return rows
 
 # %% ../nbs/05_evaluate.ipynb #00835774
 def evaluate_pairs(model, # anything with `encode(list[str]) -> Tensor`
@@ -206,5 +224,11 @@ def run_mteb(model_dir, tasks:list[str], languages=('bul',), output_folder=None)
     encoder = MTEBEncoder(Bg2Vec.from_pretrained(model_dir))
     selected = mteb.get_tasks(tasks=list(tasks), languages=list(languages))
     out = str(output_folder or Path(model_dir) / 'mteb')
-    if hasattr(mteb, 'evaluate'): return mteb.evaluate(encoder, selected)          # MTEB 2
+    if hasattr(mteb, 'evaluate'):                                                  # MTEB 2: results go to a ResultCache
+        import inspect
+        params, kw = inspect.signature(mteb.evaluate).parameters, {}
+        cache_cls = getattr(mteb, 'ResultCache', None) or getattr(getattr(mteb, 'cache', None), 'ResultCache', None)
+        if 'cache' in params and cache_cls is not None: kw['cache'] = cache_cls(out)
+        elif 'output_folder' in params: kw['output_folder'] = out
+        return mteb.evaluate(encoder, selected, **kw)
     return mteb.MTEB(tasks=selected).run(encoder, output_folder=out)               # MTEB 1

@@ -28,18 +28,9 @@ def read_corpus(path=None) -> list[str]:
     return [l.strip() for l in path.read_text(encoding='utf-8').splitlines() if l.strip()]
 
 def read_pairs(path=None) -> list[tuple[str, str]]:
-    "(sentence, paraphrase) rows of the bundled held-out pairs (or of the TSV at `path`)"
-    path = Path(path or asset_path('bg_pairs.tsv'))
-    lines = path.read_text(encoding='utf-8').splitlines()
-    if not lines or lines[0].split('\t') != ['sentence', 'paraphrase']:
-        raise ValueError(f"{path}: expected a header line 'sentence<TAB>paraphrase', found {lines[:1]!r}")
-    rows = []
-    for i, l in enumerate(lines[1:], start=2):
-        if not l.strip(): continue
-        parts = l.split('\t')
-        if len(parts) != 2: raise ValueError(f"{path}, line {i}: expected 2 tab-separated fields, found {len(parts)}")
-        rows.append((parts[0].strip(), parts[1].strip()))
-    return rows
+    "(sentence, paraphrase) rows of the bundled held-out pairs (or of the TSV at `path`; see `bg2vec.evaluate.read_pairs`)"
+    from bg2vec.evaluate import read_pairs as read_tsv
+    return read_tsv(path or asset_path('bg_pairs.tsv'))
 
 # %% ../nbs/91_tiny.ipynb #0a95c8b9
 _ALPHABET = (list("абвгдежзийклмнопрстуфхцчшщъьюяѝАБВГДЕЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЬЮЯЀЍ") +

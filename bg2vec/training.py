@@ -25,9 +25,10 @@ from .cached import PeakMemory, cached_step, embed_views
 from .model import Bg2Vec, compile_layers, dropout_views, initialize_peft, check_adapter_fits
 
 # %% auto #0
-__all__ = ['OUTPUT_MARKER', 'StopTrainingCallback', 'SimCSETrainer', 'NonFiniteLoss', 'UnsafeCheckpoint', 'rng_state_globals',
-           'plot_loss_curve', 'save_encoder', 'write_atomic', 'check_output_dir', 'claim_output_dir',
-           'record_output_entries', 'check_run', 'end_process_group', 'train_simcse']
+__all__ = ['OUTPUT_MARKER', 'RESULT_FIELDS', 'CHECKPOINT_RECORD', 'StopTrainingCallback', 'SimCSETrainer', 'NonFiniteLoss',
+           'UnsafeCheckpoint', 'rng_state_globals', 'plot_loss_curve', 'save_encoder', 'write_atomic',
+           'check_output_dir', 'claim_output_dir', 'record_output_entries', 'run_config', 'check_same_run',
+           'last_checkpoint', 'check_run', 'end_process_group', 'train_simcse']
 
 # %% ../nbs/04_training.ipynb #90a95732
 class StopTrainingCallback(TrainerCallback):
@@ -41,13 +42,14 @@ class SimCSETrainer(Trainer):
     "`Trainer` for SimCSE batches `(features per view, labels)` and a contrastive `loss_function`"
     def __init__(self, *args, loss_function=None,
                  cached_mini_batch_size:int|None=None, # embed in mini-batches of this size with the cached loss
+                 eval_pairs:list|None=None, # (sentence, paraphrase) rows scored at every evaluation
                  **kwargs):
         args_ = kwargs.get('args') or (args[1] if len(args) > 1 else None)
         if args_ is not None and args_.gradient_checkpointing and not args_.gradient_checkpointing_kwargs:
             args_.gradient_checkpointing_kwargs = {'use_reentrant': False}
         super().__init__(*args, **kwargs)
         self.loss_function = loss_function if loss_function is not None else load_loss('HardNegativeNLLLoss', scale=20.)
-        self.cached_mini_batch_size = cached_mini_batch_size
+        self.cached_mini_batch_size, self.eval_pairs = cached_mini_batch_size, eval_pairs
 
     def compute_loss(self, model, inputs, return_outputs:bool=False, **kwargs):
         "Embed every view of `inputs` (`(features per view, labels)`) in one pass and apply the contrastive loss"
@@ -111,6 +113,8 @@ def _save(self:SimCSETrainer, output_dir:str|None=None, state_dict=None):
     args = copy.copy(self.args)
     args.hub_token = args.push_to_hub_token = None            # a checkpoint never carries a hub token
     torch.save(args, os.path.join(output_dir, 'training_args.bin'))
+    if getattr(self, 'run_config', None) is not None:   # what `last_checkpoint` matches a resume against (the main job)
+        (Path(output_dir) / CHECKPOINT_RECORD).write_text(json.dumps({'config': self.run_config}, indent=1))
 
 
 # %% ../nbs/04_training.ipynb #a71d6d2c
@@ -146,6 +150,26 @@ def _load_rng_state(self:SimCSETrainer, checkpoint):
         raise UnsafeCheckpoint(f'{files}: refused to load: it holds more than random-number states, and unpickling it could run '
                                f'code (torch: {str(e).strip().split(".")[0]})') from None
 
+
+# %% ../nbs/04_training.ipynb #c92b35e1
+@patch
+def evaluate(self:SimCSETrainer, eval_dataset=None, ignore_keys=None, metric_key_prefix:str='eval') -> dict:
+    "`Trainer.evaluate`, plus retrieval accuracy@1 and MRR on `eval_pairs` when there are any"
+    metrics = super(SimCSETrainer, self).evaluate(eval_dataset, ignore_keys, metric_key_prefix)
+    if self.eval_pairs:
+        from bg2vec.evaluate import evaluate_pairs
+        encoder = self.accelerator.unwrap_model(self.model)
+        was_training = encoder.training
+        with self._casts(encoder): scores = evaluate_pairs(encoder, self.eval_pairs, batch_size=self.args.per_device_eval_batch_size)
+        encoder.train(was_training)
+        extra = {f'{metric_key_prefix}_{k}': round(scores[k], 4) for k in ('accuracy@1', 'mrr')}
+        metrics.update(extra); self.log(extra)
+    return metrics
+
+@patch
+def _load_best_model(self:SimCSETrainer):
+    "Load the best checkpoint's adapter (`load_best_model_at_end`), as a resume does"
+    self._load_from_checkpoint(self.state.best_model_checkpoint)
 
 # %% ../nbs/04_training.ipynb #ae51e3f6
 def plot_loss_curve(log_history:list[dict], ax=None):
@@ -216,6 +240,57 @@ def record_output_entries(out:Path):
     names = sorted(p.name for p in Path(out).iterdir() if p.name != OUTPUT_MARKER and not p.name.endswith('.partial'))
     write_atomic(Path(out) / OUTPUT_MARKER, json.dumps({'written_by': 'bg2vec_simcse', 'entries': names}, indent=1))
 
+# %% ../nbs/04_training.ipynb #3d6fa82c
+RESULT_FIELDS = {'model': ('model_name_or_path', 'peft_model_name_or_path', 'bidirectional', 'pooling_mode', 'max_seq_length'),
+                 'data': ('dataset_name', 'dataset_config_name', 'dataset_file_path', 'train_file', 'text_column', 'max_train_samples'),
+                 'training': ('learning_rate', 'lr_scheduler_type', 'warmup_steps', 'warmup_ratio', 'weight_decay', 'max_steps',
+                              'gradient_accumulation_steps', 'seed'),
+                 'custom': ('simcse_dropout', 'lora_r', 'lora_dropout', 'loss_class', 'loss_scale', 'cached_mini_batch_size')}
+
+def run_config(model_args, data_args, training_args, custom_args) -> dict:
+    "The settings that change what a run computes: what a checkpoint must share with the run that resumes it"
+    groups = dict(model=model_args, data=data_args, training=training_args, custom=custom_args)
+    cfg = {name: getattr(getattr(groups[g], name, None), 'value', getattr(groups[g], name, None))
+           for g, names in RESULT_FIELDS.items() for name in names}
+    cfg['global_batch_size'] = training_args.per_device_train_batch_size * training_args.world_size
+    return json.loads(json.dumps(cfg, default=str))
+
+CHECKPOINT_RECORD = 'bg2vec_checkpoint.json'
+
+def _differences(stored:dict, cfg:dict) -> list[str]:
+    return [f'{k}: {stored.get(k)!r} there, {cfg.get(k)!r} now' for k in sorted(set(stored) | set(cfg)) if stored.get(k) != cfg.get(k)]
+
+def check_same_run(checkpoint, cfg:dict):
+    "`ConfigError` if `checkpoint` was made with settings other than `cfg` (a checkpoint without a record is taken as it is)"
+    rec = Path(checkpoint) / CHECKPOINT_RECORD
+    if not rec.is_file(): return
+    diff = _differences(json.loads(rec.read_text()).get('config', {}), cfg)
+    if diff: raise ConfigError(f'{checkpoint} was made with other settings ({"; ".join(diff[:4])}); resuming it would mix two runs')
+
+def _complete_step(ckpt:Path) -> int|None:
+    "The global step of a checkpoint folder with everything a resume needs, else None"
+    try: step = json.loads((ckpt / 'trainer_state.json').read_text())['global_step']
+    except (OSError, ValueError, KeyError): return None
+    weights = [ckpt / n for n in ('adapter_model.safetensors', 'model.safetensors') if (ckpt / n).is_file()]
+    if not weights or not (ckpt / 'optimizer.pt').is_file(): return None
+    try:
+        from safetensors import safe_open
+        with safe_open(str(weights[0]), 'pt') as f: list(f.keys())
+    except Exception: return None
+    return step
+
+def last_checkpoint(output_dir, cfg:dict) -> str|None:
+    "The complete checkpoint of this run (same `cfg`) with the highest global step; others are skipped with a warning"
+    found = []
+    for ckpt in sorted(Path(output_dir).glob('checkpoint-*')) if Path(output_dir).is_dir() else []:
+        step = _complete_step(ckpt)
+        if step is None: warnings.warn(f'{ckpt}: incomplete (a save was interrupted?), not resumed from'); continue
+        rec = ckpt / CHECKPOINT_RECORD
+        diff = _differences(json.loads(rec.read_text()).get('config', {}), cfg) if rec.is_file() else []
+        if diff: warnings.warn(f'{ckpt}: made with other settings ({"; ".join(diff[:2])}), not resumed from'); continue
+        found.append((step, str(ckpt)))
+    return max(found)[1] if found else None
+
 # %% ../nbs/04_training.ipynb #c05c683e
 def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:TrainingArguments,
               custom_args:CustomArguments):
@@ -231,14 +306,14 @@ def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, traini
     out = Path(training_args.output_dir)
     resume = training_args.resume_from_checkpoint
     if resume in ('last', 'true', 'True', 'auto'):
-        from transformers.trainer_utils import get_last_checkpoint
-        last = get_last_checkpoint(str(out)) if out.is_dir() else None
+        last = last_checkpoint(out, run_config(model_args, data_args, training_args, custom_args))
         if last is None and resume != 'auto':
-            raise ConfigError(f'resume_from_checkpoint={resume!r}: no checkpoint-* in {str(out)!r}')
+            raise ConfigError(f'resume_from_checkpoint={resume!r}: no complete checkpoint of this run in {str(out)!r}')
         training_args.resume_from_checkpoint = last   # 'auto': the last checkpoint if there is one, else a fresh start
-    if training_args.resume_from_checkpoint and not (Path(training_args.resume_from_checkpoint) / 'trainer_state.json').exists():
-        raise ConfigError(f'resume_from_checkpoint={training_args.resume_from_checkpoint!r} is not a checkpoint folder '
-                         '(no trainer_state.json in it)')
+    elif resume:
+        if not (Path(resume) / 'trainer_state.json').exists():
+            raise ConfigError(f'resume_from_checkpoint={resume!r} is not a checkpoint folder (no trainer_state.json in it)')
+        check_same_run(resume, run_config(model_args, data_args, training_args, custom_args))
     check_output_dir(training_args)
     cfg = Path(model_args.model_name_or_path) / 'config.json'
     if model_args.bidirectional and cfg.exists():
@@ -280,6 +355,10 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
         if not data_args.streaming and len(train_dataset) < training_args.per_device_train_batch_size:
             raise ConfigError(f'{source}: only {len(train_dataset)} non-blank training rows, fewer than one batch of '
                              f'{training_args.per_device_train_batch_size}')
+        eval_pairs = None
+        if data_args.eval_pairs_file:
+            from bg2vec.evaluate import read_pairs
+            eval_pairs = read_pairs(data_args.eval_pairs_file)
         push_to = None
         if training_args.push_to_hub:   # checked now, not after hours of training; the encoder is pushed, not checkpoints
             from bg2vec.export import check_hub_push
@@ -304,7 +383,8 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
     trainer = SimCSETrainer(model=model, args=training_args, train_dataset=train_dataset, eval_dataset=eval_dataset,
                             data_collator=SimCSEDefaultCollator(model.tokenize), tokenizer=model.tokenizer,
                             loss_function=load_loss(custom_args.loss_class, scale=custom_args.loss_scale),
-                            cached_mini_batch_size=custom_args.cached_mini_batch_size)
+                            cached_mini_batch_size=custom_args.cached_mini_batch_size, eval_pairs=eval_pairs)
+    trainer.run_config = run_config(model_args, data_args, training_args, custom_args)   # recorded in every checkpoint
     if custom_args.stop_after_n_steps is not None: trainer.add_callback(StopTrainingCallback(custom_args.stop_after_n_steps))
     shown = [t for t in (raw['validation'][data_args.text_column][:200] if eval_dataset is not None and not data_args.streaming else [])
              if t and t.strip() and len(t) < 80][:10]
