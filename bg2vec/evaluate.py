@@ -147,8 +147,9 @@ def evaluate_run(output_dir, # the output_dir of a `bg2vec_simcse` run
                  pairs:list[tuple[str, str]], # (sentence, paraphrase) rows
                 ) -> dict:
     "The two references, the model the run started from (same chain, no SimCSE), and the trained encoder, on `pairs`"
-    from bg2vec.model import Bg2Vec
+    from bg2vec.model import Bg2Vec, check_run_record
     run = load_run(output_dir)
+    check_run_record(output_dir, full=True)   # the scores must be those of the weights the record describes
     start = Bg2Vec.from_pretrained(run['model_name_or_path'], peft_model_name_or_path=run.get('peft_model_name_or_path'),
                                    merge_peft=True, pooling_mode=run['pooling_mode'], max_length=run['max_length'])
     return {'character n-gram TF-IDF': evaluate_pairs(CharNgramTfidf([t for p in pairs for t in p]), pairs),

@@ -19,8 +19,9 @@ from peft.helpers import disable_input_dtype_casting
 from .collator import SEPARATOR, batch_tokenize, pool
 
 # %% auto #0
-__all__ = ['PUBLISHED_ENCODER', 'LORA_MODULES', 'flash_attention_available', 'resolve_attn_implementation', 'resolve_dtype',
-           'fuse_rms_norm', 'Bg2Vec', 'dropout_views', 'check_adapter_fits', 'initialize_peft', 'compile_layers']
+__all__ = ['RUN_RECORD', 'PUBLISHED_ENCODER', 'LORA_MODULES', 'flash_attention_available', 'resolve_attn_implementation',
+           'resolve_dtype', 'fuse_rms_norm', 'weight_fingerprints', 'check_run_record', 'Bg2Vec', 'dropout_views',
+           'check_adapter_fits', 'initialize_peft', 'encode_multi_process', 'compile_layers']
 
 # %% ../nbs/01_model.ipynb #15115615
 def flash_attention_available() -> bool:
@@ -61,7 +62,7 @@ def resolve_dtype(dtype, # a `torch.dtype`, its name ('bfloat16'), 'auto' or Non
     return dtype
 
 # %% ../nbs/01_model.ipynb #aac9b00b
-import contextlib, types
+import contextlib, functools
 import torch.nn.functional as F
 
 def _fused_rms_forward(self, hidden_states):
@@ -73,9 +74,43 @@ def fuse_rms_norm(model:torch.nn.Module) -> int:
     n = 0
     for m in model.modules():
         if type(m).__name__.endswith('RMSNorm') and hasattr(m, 'variance_epsilon') and hasattr(m, 'weight'):
-            m.forward = types.MethodType(_fused_rms_forward, m); n += 1
+            m.forward = functools.partial(_fused_rms_forward, m); n += 1   # a partial, so the model still pickles and copies
     return n
 
+
+# %% ../nbs/01_model.ipynb #76ac61c8
+RUN_RECORD = 'bg2vec_run.json'
+
+def weight_fingerprints(folder, digest:bool=True) -> dict:
+    "Size (and SHA-256 with `digest`) of each `*.safetensors` file in `folder`"
+    import hashlib
+    from pathlib import Path
+    out = {}
+    for p in sorted(Path(folder).glob('*.safetensors')):
+        out[p.name] = {'bytes': p.stat().st_size}
+        if digest:
+            h = hashlib.sha256()
+            with open(p, 'rb') as f:
+                for chunk in iter(lambda: f.read(1 << 24), b''): h.update(chunk)
+            out[p.name]['sha256'] = h.hexdigest()
+    return out
+
+def check_run_record(folder, full:bool=False):
+    "Raise `ValueError` if `folder`'s run record describes other weights than those in it (sizes; also hashes with `full`)"
+    import json
+    from pathlib import Path
+    rec = Path(folder) / RUN_RECORD
+    if not rec.is_file(): return
+    expected = json.loads(rec.read_text(encoding='utf-8')).get('weights')
+    if not expected: return                                   # a record written before weights were recorded
+    found = weight_fingerprints(folder, digest=full)
+    for name, want in expected.items():
+        got = found.get(name)
+        if got is None: raise ValueError(f'{Path(folder) / name}: missing, but {rec} describes it: the folder is incomplete')
+        for key in ('bytes', 'sha256') if full else ('bytes',):
+            if got[key] != want[key]:
+                raise ValueError(f'{Path(folder) / name}: {key} {got[key]} where {rec} records {want[key]}: these are not the '
+                                 'weights the run saved (a save cut short, or files copied over it)')
 
 # %% ../nbs/01_model.ipynb #a96ffd72
 PUBLISHED_ENCODER = 'mboyanov/bg2vec'
@@ -94,6 +129,7 @@ class Bg2Vec(LLM2Vec):
         if 'attn_implementation' in kwargs:
             kwargs['attn_implementation'] = resolve_attn_implementation(kwargs['attn_implementation'])
         if 'torch_dtype' in kwargs: kwargs['torch_dtype'] = resolve_dtype(kwargs['torch_dtype'])
+        check_run_record(base_model_name_or_path)   # a trained encoder's folder: the weights its record describes
         encoder = super().from_pretrained(str(base_model_name_or_path),
                                           peft_model_name_or_path=None if peft_model_name_or_path is None else str(peft_model_name_or_path),
                                           merge_peft=merge_peft, enable_bidirectional=enable_bidirectional, **kwargs)
@@ -244,6 +280,27 @@ def encode(self:Bg2Vec, sentences, # a text, a list of texts, or [instruction, t
             out[torch.as_tensor(idx)] = self.forward(batch).float().cpu()
     return out.numpy() if convert_to_numpy else out
 
+
+# %% ../nbs/01_model.ipynb #d18f4785
+import math
+
+def _encode_shard(encoder, sentences:list, device:str, kwargs:dict) -> torch.Tensor:
+    if device == 'cpu': torch.set_num_threads(1)   # one process per core
+    return encoder.encode(sentences, device=device, **kwargs).cpu()
+
+def encode_multi_process(encoder, # a `Bg2Vec` (or `LLM2Vec`) encoder
+                         sentences:list, devices:list[str]|None=None, # default: every GPU
+                         batch_size:int=32) -> torch.Tensor:
+    "`encoder.encode(sentences)` spread over `devices`, one spawned process each: the same embeddings, in the same order"
+    devices = list(devices) if devices else [f'cuda:{i}' for i in range(torch.cuda.device_count())]
+    kwargs = dict(batch_size=batch_size, show_progress_bar=False)
+    if len(devices) <= 1: return encoder.encode(sentences, device=devices[0] if devices else None, **kwargs)
+    size = math.ceil(len(sentences) / len(devices))
+    jobs = [(sentences[k * size:(k + 1) * size], d) for k, d in enumerate(devices) if sentences[k * size:(k + 1) * size]]
+    encoder.to('cpu')
+    with torch.multiprocessing.get_context('spawn').Pool(len(jobs)) as pool:
+        parts = pool.starmap(_encode_shard, [(encoder, shard, d, kwargs) for shard, d in jobs])
+    return torch.cat(parts)
 
 # %% ../nbs/01_model.ipynb #34f4b3e3
 def compile_layers(model:torch.nn.Module, **kwargs) -> int:

@@ -22,7 +22,7 @@ from .collator import SimCSEDefaultCollator
 from .data import PairedDataset, PairedIterableDataset, load_raw_datasets
 from .loss import load_loss, similarity_heatmap
 from .cached import PeakMemory, cached_step, embed_views
-from .model import Bg2Vec, compile_layers, dropout_views, initialize_peft, check_adapter_fits
+from .model import Bg2Vec, compile_layers, dropout_views, initialize_peft, check_adapter_fits, weight_fingerprints
 
 # %% auto #0
 __all__ = ['OUTPUT_MARKER', 'RESULT_FIELDS', 'CHECKPOINT_RECORD', 'StopTrainingCallback', 'SimCSETrainer', 'NonFiniteLoss',
@@ -410,6 +410,7 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
         run = dict(model_name_or_path=model_args.model_name_or_path, peft_model_name_or_path=model_args.peft_model_name_or_path,
                    pooling_mode=model.pooling_mode, max_length=model.max_length, steps=trainer.state.global_step,
                    world_size=training_args.world_size, resumed_from=training_args.resume_from_checkpoint, metrics=metrics,
+                   weights=weight_fingerprints(out),
                    **run_card_fields(model_args, data_args, training_args, custom_args,
                                      train_rows=None if data_args.streaming else len(train_dataset), lora_alpha=2 * custom_args.lora_r))
         write_atomic(out / 'all_results.json', json.dumps(metrics, indent=2))
