@@ -20,7 +20,7 @@ def torchrun_cpu(args:list, # a script and its arguments, or '-m', a module and 
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'CUDA_VISIBLE_DEVICES': ''}
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', str(nproc), *map(str, args)]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd=cwd)
-    if check and r.returncode: raise RuntimeError(f'torchrun exited with {r.returncode}:\n{r.stderr[-3000:]}')
+    if check and r.returncode: raise RuntimeError(f'torchrun exited with {r.returncode}; its whole log:\n{r.stdout}\n{r.stderr}')
     return r
 
 _RANK_HEADER = '''import json, os, sys, torch, torch.distributed as dist

@@ -92,7 +92,9 @@ def training_step(self:SimCSETrainer, model, inputs, *args, **kwargs):
     bad = torch.tensor(0. if torch.isfinite(loss) else 1., device=loss.device)
     if torch.distributed.is_available() and torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1:
         torch.distributed.all_reduce(bad)
-    if bad.item(): raise NonFiniteLoss(loss.item(), self.state.global_step + 1, self.args.output_dir)
+    if bad.item():
+        value = loss.item() if not torch.isfinite(loss) else 'nan on another process'
+        raise NonFiniteLoss(value, self.state.global_step + 1, self.args.output_dir)
     return loss
 
 
@@ -316,6 +318,9 @@ def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, traini
         check_same_run(resume, run_config(model_args, data_args, training_args, custom_args))
     check_output_dir(training_args)
     cfg = Path(model_args.model_name_or_path) / 'config.json'
+    positions = json.loads(cfg.read_text()).get('max_position_embeddings') if cfg.exists() else None
+    if positions and model_args.max_seq_length and model_args.max_seq_length > positions:
+        raise ConfigError(f'max_seq_length={model_args.max_seq_length}: expected at most {positions}, the positions {cfg} has')
     if model_args.bidirectional and cfg.exists():
         model_type = json.loads(cfg.read_text()).get('model_type')
         if model_type not in ('mistral', 'llama', 'gemma', 'qwen2'):
