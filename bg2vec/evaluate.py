@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 import numpy as np
 
+from .loss import cos_sim
+
 # %% auto #0
 __all__ = ['REPORT_KEYS', 'retrieval_ranks', 'alignment', 'uniformity', 'read_pairs', 'evaluate_pairs', 'CharNgramTfidf',
            'BagOfEmbeddings', 'layer_states', 'layer_retrieval', 'load_run', 'compare', 'evaluate_run', 'main',
@@ -20,7 +22,7 @@ __all__ = ['REPORT_KEYS', 'retrieval_ranks', 'alignment', 'uniformity', 'read_pa
 # %% ../nbs/05_evaluate.ipynb #3dabbea3
 def retrieval_ranks(queries:torch.Tensor, docs:torch.Tensor) -> torch.Tensor:
     "1-based rank of `docs[i]` among all `docs` for `queries[i]`, by cosine similarity (ties count against)"
-    sim = F.normalize(queries.float(), dim=-1) @ F.normalize(docs.float(), dim=-1).T
+    sim = cos_sim(queries.float(), docs.float())   # the loss lesson's cosine matrix
     return (sim >= sim.diagonal().unsqueeze(1)).sum(1)
 
 def alignment(a:torch.Tensor, b:torch.Tensor, alpha:float=2.) -> float:
@@ -60,7 +62,7 @@ def evaluate_pairs(model, # anything with `encode(list[str]) -> Tensor`
     a = torch.as_tensor(model.encode([p[0] for p in pairs], **kw))
     b = torch.as_tensor(model.encode([p[1] for p in pairs], **kw))
     ranks = retrieval_ranks(a, b).float()
-    sim = F.normalize(a.float(), dim=-1) @ F.normalize(b.float(), dim=-1).T
+    sim = cos_sim(a.float(), b.float())
     off = sim[~torch.eye(len(pairs), dtype=torch.bool)]
     return {'n_pairs': len(pairs), 'accuracy@1': (ranks == 1).float().mean().item(), 'mrr': (1 / ranks).mean().item(),
             'pos_cos': sim.diagonal().mean().item(), 'neg_cos': off.mean().item(),
@@ -208,8 +210,7 @@ def plot_comparison(results:dict, # {encoder name: `evaluate_pairs` result}
 def pair_cosines(model, pairs:list[tuple[str, str]], batch_size:int=64) -> tuple[torch.Tensor, torch.Tensor]:
     "Cosines of each sentence with its paraphrase, and with every other paraphrase"
     kw = dict(batch_size=batch_size, show_progress_bar=False)
-    a, b = (F.normalize(torch.as_tensor(model.encode([p[k] for p in pairs], **kw)).float(), dim=-1) for k in (0, 1))
-    sim = a @ b.T
+    sim = cos_sim(*(torch.as_tensor(model.encode([p[k] for p in pairs], **kw)).float() for k in (0, 1)))
     return sim.diagonal(), sim[~torch.eye(len(pairs), dtype=torch.bool)]
 
 # %% ../nbs/05_evaluate.ipynb #df2bbde8

@@ -20,7 +20,7 @@ from transformers.utils import ModelOutput
 
 from .arguments import DataTrainingArguments, ModelArguments
 from .data import load_raw_datasets, nonblank_rows
-from .model import initialize_peft, resolve_attn_implementation, resolve_dtype
+from .model import BIDIRECTIONAL_MODEL_TYPES, initialize_peft, resolve_attn_implementation, resolve_dtype
 
 # %% auto #0
 __all__ = ['MASK_TOKEN_TYPES', 'MNTP_MODEL_TYPES', 'CURVE_KEYS', 'MNTP_ARGUMENT_CLASSES', 'USAGE', 'mntp_tokenizer',
@@ -126,7 +126,7 @@ def _bi_classes() -> dict:
     from llm2vec.models import GemmaBiForMNTP, LlamaBiForMNTP, MistralBiForMNTP, Qwen2BiForMNTP
     return {'mistral': MistralBiForMNTP, 'llama': LlamaBiForMNTP, 'gemma': GemmaBiForMNTP, 'qwen2': Qwen2BiForMNTP}
 
-MNTP_MODEL_TYPES = ('mistral', 'llama', 'gemma', 'qwen2')
+MNTP_MODEL_TYPES = BIDIRECTIONAL_MODEL_TYPES   # the model lesson's list: what llm2vec makes bidirectional
 
 def mntp_model_class(model_type:str) -> type:
     "`llm2vec`'s bidirectional MNTP class for `model_type`, with `MaskedNextTokenMixin`'s forward"

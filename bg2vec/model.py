@@ -19,9 +19,9 @@ from peft.helpers import disable_input_dtype_casting
 from .collator import SEPARATOR, batch_tokenize, pool
 
 # %% auto #0
-__all__ = ['RUN_RECORD', 'PUBLISHED_ENCODER', 'LORA_MODULES', 'flash_attention_available', 'resolve_attn_implementation',
-           'resolve_dtype', 'fuse_rms_norm', 'weight_fingerprints', 'check_run_record', 'Bg2Vec', 'dropout_views',
-           'check_adapter_fits', 'initialize_peft', 'encode_multi_process', 'compile_layers']
+__all__ = ['RUN_RECORD', 'PUBLISHED_ENCODER', 'BIDIRECTIONAL_MODEL_TYPES', 'LORA_MODULES', 'flash_attention_available',
+           'resolve_attn_implementation', 'resolve_dtype', 'fuse_rms_norm', 'weight_fingerprints', 'check_run_record',
+           'Bg2Vec', 'dropout_views', 'check_adapter_fits', 'initialize_peft', 'encode_multi_process', 'compile_layers']
 
 # %% ../nbs/01_model.ipynb #15115615
 def flash_attention_available() -> bool:
@@ -168,6 +168,8 @@ def dropout_views(encoder, # an `LLM2Vec` / `Bg2Vec`
     return (a, b) if grad else (a.float().cpu(), b.float().cpu())
 
 # %% ../nbs/01_model.ipynb #c0f6d454
+BIDIRECTIONAL_MODEL_TYPES = ('mistral', 'llama', 'gemma', 'qwen2')   # the architectures llm2vec makes bidirectional
+
 def _lora_shapes(cfg:dict) -> dict:
     "(in, out) features of each LoRA target module of a Mistral/Llama/Qwen2/Gemma-style decoder layer"
     h, inter = cfg['hidden_size'], cfg['intermediate_size']

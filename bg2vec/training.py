@@ -22,7 +22,7 @@ from .collator import SimCSEDefaultCollator
 from .data import PairedDataset, PairedIterableDataset, load_raw_datasets
 from .loss import load_loss, similarity_heatmap
 from .cached import PeakMemory, cached_step, embed_views
-from .model import Bg2Vec, compile_layers, dropout_views, initialize_peft, check_adapter_fits, weight_fingerprints
+from .model import Bg2Vec, compile_layers, dropout_views, initialize_peft, check_adapter_fits, weight_fingerprints, BIDIRECTIONAL_MODEL_TYPES
 
 # %% auto #0
 __all__ = ['OUTPUT_MARKER', 'RESULT_FIELDS', 'CHECKPOINT_RECORD', 'StopTrainingCallback', 'SimCSETrainer', 'NonFiniteLoss',
@@ -323,9 +323,9 @@ def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, traini
         raise ConfigError(f'max_seq_length={model_args.max_seq_length}: expected at most {positions}, the positions {cfg} has')
     if model_args.bidirectional and cfg.exists():
         model_type = json.loads(cfg.read_text()).get('model_type')
-        if model_type not in ('mistral', 'llama', 'gemma', 'qwen2'):
+        if model_type not in BIDIRECTIONAL_MODEL_TYPES:
             raise ConfigError(f'{cfg}: model_type {model_type!r} has no bidirectional version in llm2vec; '
-                             'expected mistral, llama, gemma or qwen2')
+                             f'expected one of {", ".join(BIDIRECTIONAL_MODEL_TYPES)}')
     if model_args.peft_model_name_or_path:
         try: check_adapter_fits(model_args.model_name_or_path, model_args.peft_model_name_or_path)
         except ValueError as e: raise ConfigError(str(e)) from None

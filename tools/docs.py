@@ -44,12 +44,33 @@ def execute(path, skip_flags):
         return any(d.split()[0] in skip_flags for d in ds if d)
 
     cwd = os.getcwd(); os.chdir(path.parent)
-    try: CaptureShell(path).run_all(nb, exc_stop=True, preproc=skip)
+    shell = CaptureShell(path)
+    try: shell.run_all(nb, exc_stop=True, preproc=skip)
     finally: os.chdir(cwd)
-    return nb
+    return nb, shell.user_ns
 
 
-def for_display(nb):
+def documented(src, ns):
+    "nbdev's `show_doc` markdown for each public name an exported cell defines: signature, docstring, argument table"
+    import ast
+    from nbdev.showdoc import show_doc
+    try: tree = ast.parse(src)
+    except SyntaxError: return []
+    out = []
+    for node in tree.body:
+        if not isinstance(node, (ast.FunctionDef, ast.ClassDef)) or node.name.startswith('_'): continue
+        patched = any(getattr(d, 'id', None) == 'patch' for d in getattr(node, 'decorator_list', []))
+        obj = ns.get(node.name)
+        if patched and node.args.args and node.args.args[0].annotation is not None:   # @patch: the method of its class
+            cls = ns.get(getattr(node.args.args[0].annotation, 'id', ''))
+            obj = getattr(cls, node.name, None)
+        if obj is None: continue
+        try: out.append(show_doc(obj, title_level=3)._repr_markdown_())
+        except Exception: continue
+    return out
+
+
+def for_display(nb, ns=None):
     import nbformat
     out = nbformat.v4.new_notebook(metadata=dict(nb.metadata))
     for c in nb.cells:
@@ -59,6 +80,10 @@ def for_display(nb):
             src = '\n'.join(l for l in c.source.splitlines() if not DIRECTIVE.match(l)).strip()
             if not src and not c.get('outputs'): continue
             cell = nbformat.v4.new_code_cell(src, outputs=[nbformat.from_dict(o) for o in c.get('outputs', [])])
+            if ns is not None and 'export' in ds:
+                out.cells.append(cell)
+                for md in documented(src, ns): out.cells.append(nbformat.v4.new_markdown_cell(md))
+                continue
         else:
             cell = nbformat.v4.new_markdown_cell(c.source)
         out.cells.append(cell)
@@ -100,12 +125,12 @@ def main(argv=None):
     short = {s: (t.split(':')[0] if s != 'index' else t) for s, t in pages}
     pages = [(s, f'{s[:2]} {short[s]}' if s[:2].isdigit() else short[s]) for s, _ in pages]
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    exporter = HTMLExporter(template_name='lab')
+    exporter = HTMLExporter(template_name='lab', exclude_input_prompt=True, exclude_output_prompt=True)   # no empty In [ ]:
     for i, path in enumerate(all_nbs):
         if a.only and path.stem not in a.only: continue
         t0 = time.time()
-        nb = execute(path, skip_flags)
-        body, _ = exporter.from_notebook_node(for_display(nb), resources={'metadata': {'name': title(nb) or path.stem}})
+        nb, ns = execute(path, skip_flags)
+        body, _ = exporter.from_notebook_node(for_display(nb, ns), resources={'metadata': {'name': title(nb) or path.stem}})
         body = re.sub(r'(<body[^>]*>)', lambda m: m.group(1) + nav(pages, i), body, count=1)
         body = body.replace('</head>', STYLE + READY + '</head>', 1)
         (out / f'{path.stem}.html').write_text(body, encoding='utf-8')

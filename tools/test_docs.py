@@ -28,9 +28,12 @@ def dom(browser, page):
     return r.stdout
 
 
-def check(browser, site, stem, heading, min_images=0):
+def check(browser, site, stem, heading, min_images=0, documented=()):
     d = dom(browser, site / f'{stem}.html')
     problems = []
+    if re.search(r'In(&nbsp;|\s)\[', d): problems.append('empty In [ ]: prompts beside the code')
+    missing = [name for name in documented if f'id="{name}"' not in d]
+    if missing: problems.append(f'no show_doc entry (signature and docstring) for {missing}')
     if 'data-ready="1"' not in d: problems.append('the page did not finish loading')
     h1 = re.search(r'<h1[^>]*>(.*?)</h1>', d, re.S)
     h1 = re.sub(r'<[^>]+>', '', h1.group(1)).replace('¶', '').strip() if h1 else ''
@@ -51,8 +54,9 @@ def main():
     site = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / '_docs')
     browser = chromium()
     failed = 0
-    for stem, heading, n_img in (('index', 'bg2vec', 0), ('02_loss', 'The loss', 2)):
-        problems, h1, n_links, n_loaded = check(browser, site, stem, heading, n_img)
+    for stem, heading, n_img, names in (('index', 'bg2vec', 0, ()),
+                                        ('02_loss', 'The loss', 2, ('cos_sim', 'HardNegativeNLLLoss', 'similarity_heatmap'))):
+        problems, h1, n_links, n_loaded = check(browser, site, stem, heading, n_img, names)
         status = 'ok' if not problems else 'FAILED: ' + '; '.join(problems)
         print(f'{stem}.html: heading {h1!r}, {n_links} navigation links, {n_loaded} images loaded: {status}')
         failed += bool(problems)
