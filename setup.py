@@ -22,6 +22,7 @@ requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
 gpu_requirements = shlex.split(cfg.get('gpu_requirements', ''))
 st_requirements = shlex.split(cfg.get('st_requirements', ''))
+mteb_requirements = shlex.split(cfg.get('mteb_requirements', ''))
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 min_python = cfg['min_python']
 package_data = {cfg['lib_name']: cfg.get('package_data', '').split()}
@@ -39,7 +40,7 @@ setuptools.setup(
     include_package_data=True,
     package_data=package_data,
     install_requires=requirements,
-    extras_require={'dev': dev_requirements, 'gpu': gpu_requirements, 'st': st_requirements},
+    extras_require={'dev': dev_requirements, 'gpu': gpu_requirements, 'st': st_requirements, 'mteb': mteb_requirements},
     python_requires='>=' + min_python,
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',

@@ -15,9 +15,10 @@ import numpy as np
 from .loss import cos_sim
 
 # %% auto #0
-__all__ = ['REPORT_KEYS', 'retrieval_ranks', 'alignment', 'uniformity', 'read_pairs', 'evaluate_pairs', 'CharNgramTfidf',
+__all__ = ['REPORT_KEYS', 'MTEB_BULGARIAN_TASKS', 'MTEB_INSTRUCTIONS', 'BG2VEC_URL', 'MTEB_LOCAL_TASKS', 'MTEB_SCORES',
+           'retrieval_ranks', 'alignment', 'uniformity', 'read_pairs', 'evaluate_pairs', 'CharNgramTfidf',
            'BagOfEmbeddings', 'layer_states', 'layer_retrieval', 'load_run', 'compare', 'evaluate_run', 'main',
-           'plot_comparison', 'pair_cosines', 'run_mteb']
+           'plot_comparison', 'pair_cosines', 'MTEBEncoder', 'paraphrase_mining', 'mteb_task', 'run_mteb', 'mteb_table']
 
 # %% ../nbs/05_evaluate.ipynb #3dabbea3
 def retrieval_ranks(queries:torch.Tensor, docs:torch.Tensor) -> torch.Tensor:
@@ -165,11 +166,16 @@ def main(argv=None):
     p.add_argument('output_dir', help='the output_dir of a bg2vec_simcse run')
     p.add_argument('--pairs', help='a TSV with a header sentence<TAB>paraphrase (default: the bundled held-out pairs)')
     p.add_argument('--json', help='also write the results to this file')
-    p.add_argument('--mteb', nargs='+', metavar='TASK', help='instead, run these MTEB tasks (Bulgarian subsets); needs mteb')
+    p.add_argument('--mteb', nargs='*', metavar='TASK',
+                   help='instead, run MTEB tasks on their Bulgarian subsets (default: MTEB_BULGARIAN_TASKS); needs bg2vec[mteb]')
     a = p.parse_args(argv)
-    if a.mteb:
-        try: return run_mteb(a.output_dir, a.mteb)
-        except ImportError as e: sys.exit(f'error: {e}')
+    if a.mteb is not None:
+        try: scores, failed = run_mteb(a.output_dir, a.mteb or MTEB_BULGARIAN_TASKS)
+        except (ImportError, FileNotFoundError, ValueError) as e: sys.exit(f'error: {e}')
+        print(mteb_table(scores, failed))
+        for name, why in failed.items(): print(f'error: MTEB task {name} failed: {why}', file=sys.stderr)
+        if failed: sys.exit(1)
+        return scores
     from bg2vec.tiny import read_pairs
     try: load_run(a.output_dir); pairs = read_pairs(a.pairs)
     except (FileNotFoundError, ValueError) as e: sys.exit(f'error: {e}')
@@ -217,20 +223,150 @@ def pair_cosines(model, pairs:list[tuple[str, str]], batch_size:int=64) -> tuple
 #| eval: false
 if __name__ == '__main__': main()
 
+# %% ../nbs/05_evaluate.ipynb #bb6e71b9
+MTEB_BULGARIAN_TASKS = ('BulgarianStoreReviewSentimentClassfication', 'SIB200Classification', 'SIB200ClusteringS2S',
+                        'MultilingualSentimentClassification', 'XNLI', 'BelebeleRetrieval', 'WikipediaRetrievalMultilingual',
+                        'FloresBitextMining', 'NTREXBitextMining', 'Tatoeba')
+
+MTEB_INSTRUCTIONS = {
+    'BulgarianStoreReviewSentimentClassfication': 'Classify the sentiment of the given store review',
+    'SIB200Classification': 'Classify the topic of the given sentence',
+    'SIB200ClusteringS2S': 'Identify the topic of the given sentence',
+    'MultilingualSentimentClassification': 'Classify the sentiment of the given text as positive or negative',
+    'XNLI': 'Retrieve semantically similar text',
+    'BelebeleRetrieval': 'Given a question, retrieve passages that answer it',
+    'WikipediaRetrievalMultilingual': 'Given a question, retrieve Wikipedia passages that answer it',
+    'FloresBitextMining': 'Retrieve parallel sentences',
+    'NTREXBitextMining': 'Retrieve parallel sentences',
+    'Tatoeba': 'Retrieve parallel sentences',
+}
+
+# %% ../nbs/05_evaluate.ipynb #6e229d5b
+class MTEBEncoder:
+    "MTEB's encoder interface (`encode`, `similarity`, `mteb_model_meta`) around a `Bg2Vec`/`LLM2Vec` model"
+    def __init__(self, model, # a `Bg2Vec`/`LLM2Vec`
+                 batch_size:int=32, instructions:dict|None=None, # {task name: instruction}; default `MTEB_INSTRUCTIONS`
+                 name:str='bg2vec/encoder', # the model's name in MTEB's results folder
+                ):
+        self.model, self.batch_size, self.name = model, batch_size, name
+        self.instructions = MTEB_INSTRUCTIONS if instructions is None else instructions
+
+    def instruction(self, task_metadata=None, prompt_type=None, task_name:str|None=None) -> str:
+        "The task's instruction as LLM2Vec writes it (ending in a colon); empty for retrieval documents and tasks without one"
+        kind = str(getattr(prompt_type, 'value', prompt_type or '')).lower()
+        if kind == 'document': return ''
+        name = task_name or getattr(task_metadata, 'name', None)
+        text = self.instructions.get(name) or getattr(task_metadata, 'prompt', None) or ''
+        if isinstance(text, dict): text = text.get(kind, '')
+        text = text.strip()
+        return text if not text or text.endswith(':') else text.rstrip('.') + ':'
+
+    def encode(self, inputs, # MTEB 2's DataLoader of {'text': [...]} batches, or a list of strings
+               *, task_metadata=None, hf_split=None, hf_subset=None, prompt_type=None, task_name:str|None=None, **kwargs) -> np.ndarray:
+        texts = [inputs] if isinstance(inputs, str) else [t for item in inputs for t in (item['text'] if isinstance(item, dict) else [item])]
+        instruction = self.instruction(task_metadata, prompt_type, task_name)
+        return np.asarray(self.model.encode([[instruction, t] for t in texts], batch_size=kwargs.get('batch_size', self.batch_size),
+                                            show_progress_bar=False, convert_to_numpy=True))
+
+    def similarity(self, a, b):
+        "Cosine similarity of every row of `a` with every row of `b`"
+        return cos_sim(torch.as_tensor(a).float(), torch.as_tensor(b).float())
+
+    def similarity_pairwise(self, a, b):
+        "Cosine similarity of `a[i]` with `b[i]`"
+        return F.cosine_similarity(torch.as_tensor(a).float(), torch.as_tensor(b).float(), dim=-1)
+
+    @property
+    def mteb_model_meta(self):
+        from mteb.models.model_meta import ModelMeta, ScoringFunction
+        return ModelMeta.create_empty({'name': self.name, 'revision': 'local', 'similarity_fn_name': ScoringFunction.COSINE,
+                                       'use_instructions': True})
+
+# %% ../nbs/05_evaluate.ipynb #28484621
+def paraphrase_mining(pairs:list[tuple[str, str]]|None=None, # (sentence, paraphrase) rows; default: the bundled held-out pairs
+                     ):
+    "The MTEB bitext-mining task `Bg2VecParaphraseMining`: find each sentence's paraphrase among all the paraphrases"
+    from datasets import Dataset, DatasetDict
+    from mteb import TaskMetadata
+    from mteb.abstasks.text.bitext_mining import AbsTaskBitextMining
+    from bg2vec.tiny import read_pairs as bundled_pairs
+    rows = list(pairs) if pairs is not None else bundled_pairs()
+
+    class Bg2VecParaphraseMining(AbsTaskBitextMining):
+        metadata = TaskMetadata(
+            name='Bg2VecParaphraseMining', description="Find each Bulgarian sentence's paraphrase among all the paraphrases.",
+            reference=BG2VEC_URL, dataset={'path': 'bg2vec/bg_pairs', 'revision': 'bundled'}, type='BitextMining', category='t2t',
+            modalities=['text'], eval_splits=['test'], eval_langs=['bul-Cyrl'], main_score='accuracy', license='apache-2.0')
+
+        def load_data(self, num_proc=None, **kwargs):
+            if self.data_loaded: return
+            self.dataset = DatasetDict({'test': Dataset.from_dict({'sentence1': [r[0] for r in rows], 'sentence2': [r[1] for r in rows]})})
+            self.data_loaded = True
+
+    return Bg2VecParaphraseMining()
+
+BG2VEC_URL = 'https://github.com/bg2vec/bg2vec'
+MTEB_LOCAL_TASKS = {'Bg2VecParaphraseMining': paraphrase_mining}   # tasks `run_mteb` builds here instead of asking MTEB
+
+# %% ../nbs/05_evaluate.ipynb #77d24455
+MTEB_SCORES = 'mteb.json'
+
+def _langs(code) -> set[str]: return {c.split('-')[0].split('_')[0] for c in code}
+
+def mteb_task(name:str, languages=('bul',)):
+    "MTEB task `name` limited to the subsets in `languages` (bitext mining: those paired with English) and its test split"
+    import mteb
+    if name in MTEB_LOCAL_TASKS: return MTEB_LOCAL_TASKS[name]()
+    task = mteb.get_task(name)
+    want, langs = {l.split('-')[0] for l in languages}, task.metadata.eval_langs
+    if isinstance(langs, dict):
+        bitext = task.metadata.type == 'BitextMining'
+        allowed = want | {'eng'} if bitext else want     # bitext: Bulgarian with English; otherwise Bulgarian alone
+        keep = [s for s, ls in langs.items() if _langs(ls) & want and _langs(ls) <= allowed and (not bitext or len(_langs(ls)) > 1)]
+        if not keep: raise ValueError(f'{name}: no subset in {", ".join(sorted(want))}')
+    else:
+        if not {l.split('-')[0] for l in langs} & want: raise ValueError(f'{name}: not in {", ".join(sorted(want))}')
+        keep = None
+    splits = task.metadata.eval_splits
+    split = [s for s in ('test', 'devtest') if s in splits][:1] or splits
+    return mteb.get_task(name, hf_subsets=keep, eval_splits=split)
+
+def _reason(e:BaseException) -> str:
+    "One line saying why a task failed"
+    msg = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+    msg = next((l.strip() for l in msg.splitlines() if l.strip()), '')
+    return (msg if msg.startswith(type(e).__name__) else f'{type(e).__name__}: {msg}')[:300]
+
 # %% ../nbs/05_evaluate.ipynb #f324fbd8
-def run_mteb(model_dir, tasks:list[str], languages=('bul',), output_folder=None) -> list:
-    "Run MTEB `tasks` (their Bulgarian subsets) on the encoder in `model_dir`; needs `pip install mteb` and network access"
+def run_mteb(model_dir, # an encoder folder (the output_dir of a `bg2vec_simcse` run)
+             tasks=MTEB_BULGARIAN_TASKS, # MTEB task names, or names in `MTEB_LOCAL_TASKS`
+             languages=('bul',), output_folder=None, # MTEB's results; default `model_dir/mteb`
+             encoder=None, # an `MTEBEncoder`; default: the one in `model_dir`
+             batch_size:int=32) -> tuple[dict, dict]:
+    "Run MTEB `tasks` on the encoder in `model_dir`: ({task: (metric, main score)}, {task: why it failed}); writes `mteb.json`"
     try: import mteb
-    except ImportError: raise ImportError('MTEB is not installed: pip install mteb (and run where its datasets can be downloaded)') from None
-    from bg2vec.model import Bg2Vec
-    encoder = MTEBEncoder(Bg2Vec.from_pretrained(model_dir))
-    selected = mteb.get_tasks(tasks=list(tasks), languages=list(languages))
-    out = str(output_folder or Path(model_dir) / 'mteb')
-    if hasattr(mteb, 'evaluate'):                                                  # MTEB 2: results go to a ResultCache
-        import inspect
-        params, kw = inspect.signature(mteb.evaluate).parameters, {}
-        cache_cls = getattr(mteb, 'ResultCache', None) or getattr(getattr(mteb, 'cache', None), 'ResultCache', None)
-        if 'cache' in params and cache_cls is not None: kw['cache'] = cache_cls(out)
-        elif 'output_folder' in params: kw['output_folder'] = out
-        return mteb.evaluate(encoder, selected, **kw)
-    return mteb.MTEB(tasks=selected).run(encoder, output_folder=out)               # MTEB 1
+    except ImportError: raise ImportError('MTEB is not installed: pip install bg2vec[mteb]') from None
+    if encoder is None:
+        from bg2vec.model import Bg2Vec
+        encoder = MTEBEncoder(Bg2Vec.from_pretrained(model_dir), batch_size=batch_size, name=f'bg2vec/{Path(model_dir).resolve().name}')
+    cache = mteb.ResultCache(str(output_folder or Path(model_dir) / 'mteb'))
+    scores, failed = {}, {}
+    for name in tasks:
+        try:
+            task = mteb_task(name, languages)
+            res = mteb.evaluate(encoder, task, cache=cache, overwrite_strategy='always', show_progress_bar=False,
+                                encode_kwargs={'batch_size': encoder.batch_size, 'show_progress_bar': False})
+            scores[name] = (task.metadata.main_score, res.task_results[0].get_score())
+        except Exception as e: failed[name] = _reason(e)
+    path = Path(model_dir) / MTEB_SCORES
+    old = json.loads(path.read_text()) if path.is_file() else {}
+    path.write_text(json.dumps({**old, **{k: {'metric': m, 'score': s} for k, (m, s) in scores.items()}}, indent=2))
+    return scores, failed
+
+def mteb_table(scores:dict, failed:dict|None=None) -> str:
+    "One line per task: its main metric and score, or why it failed"
+    width = max(map(len, [*scores, *(failed or {}), 'task'])) + 2
+    rows = [f"{'task':<{width}}{'metric':<14}{'score':>8}"]
+    rows += [f'{k:<{width}}{m:<14}{s:>8.4f}' for k, (m, s) in scores.items()]
+    rows += [f'{k:<{width}}failed: {why}' for k, why in (failed or {}).items()]
+    return '\n'.join(rows)

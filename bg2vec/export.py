@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['ST_MODULE_FILE', 'BASE_LICENCES', 'RUN_RECORD', 'EVALUATION', 'BG2VEC_URL', 'EVAL_KEYS', 'PUSH_IGNORE',
+__all__ = ['ST_MODULE_FILE', 'BASE_LICENCES', 'RUN_RECORD', 'EVALUATION', 'MTEB_SCORES', 'BG2VEC_URL', 'EVAL_KEYS', 'PUSH_IGNORE',
            'encoder_settings', 'export_sentence_transformers', 'max_embedding_gap', 'describe_hardware',
            'package_versions', 'run_card_fields', 'base_licence', 'hub_name', 'display_name', 'usage_snippets',
            'write_model_card', 'HubUnavailable', 'hub_offline', 'check_hub_push', 'push_encoder', 'main']
@@ -160,7 +160,7 @@ encoder = LLM2Vec.from_pretrained('{repo}', {kw})
 embeddings = encoder.encode({texts})"""}
 
 # %% ../nbs/08_export.ipynb #952f49c4
-RUN_RECORD, EVALUATION = 'bg2vec_run.json', 'evaluation.json'
+RUN_RECORD, EVALUATION, MTEB_SCORES = 'bg2vec_run.json', 'evaluation.json', 'mteb.json'
 BG2VEC_URL = 'https://github.com/bg2vec/bg2vec'
 EVAL_KEYS = ('accuracy@1', 'mrr', 'pos_cos', 'neg_cos', 'alignment', 'uniformity')
 
@@ -184,6 +184,12 @@ def _evaluation_section(results:dict|None) -> str:
     lines += [f'| {name} | ' + ' | '.join(f'{r[k]:.3f}' if k in r else '' for k in EVAL_KEYS) + ' |' for name, r in results.items()]
     return head + '\n'.join(lines)
 
+def _mteb_section(scores:dict|None) -> str:
+    if not scores: return ''
+    rows = [(f'`{task}`', f"{s['score']:.4f} ({s['metric']})") for task, s in scores.items()]
+    return ('\n\n### MTEB\n\nThe Bulgarian subsets of MTEB tasks (`python -m bg2vec.evaluate DIR --mteb`), each with its main score.\n\n'
+            + _table(rows, ('task', 'main score')))
+
 # %% ../nbs/08_export.ipynb #999f009a
 def write_model_card(output_dir, # an encoder folder with a run record (`bg2vec_run.json`)
                      hub_model_id:str|None=None, # the repository the card's snippets load; default: the folder
@@ -197,6 +203,7 @@ def write_model_card(output_dir, # an encoder folder with a run record (`bg2vec_
     run = json.loads((d / RUN_RECORD).read_text(encoding='utf-8'))
     ev_path = Path(evaluation) if evaluation else d / EVALUATION
     results = json.loads(ev_path.read_text(encoding='utf-8')) if ev_path.is_file() else None
+    mteb_scores = json.loads((d / MTEB_SCORES).read_text(encoding='utf-8')) if (d / MTEB_SCORES).is_file() else None
     model_cfg = json.loads((d / 'config.json').read_text())
     base, adapter = run.get('model_name_or_path'), run.get('peft_model_name_or_path')
     data, hp, metrics = run.get('data') or {}, run.get('hyperparameters'), run.get('metrics') or {}
@@ -239,7 +246,7 @@ An instruction (a sentence-transformers `prompt`) shapes the embedding but is le
 {f'{chr(10)}Versions: {versions}.{chr(10)}' if versions else ''}
 ## Evaluation
 
-{_evaluation_section(results)}
+{_evaluation_section(results)}{_mteb_section(mteb_scores)}
 
 ## Usage
 
