@@ -259,7 +259,8 @@ sentence-transformers needs `pip install "sentence-transformers>=5.7,<6" llm2vec
 The weights derive from {display_name(base)}: its licence applies ({licence or 'unknown, see the base model'}).
 """
     path = d / 'README.md'
-    path.write_text(f'---\n{meta.to_yaml()}\n---\n\n{body}', encoding='utf-8')
+    tmp = path.with_name('.README.md.partial')                 # all or nothing: a temporary file, then a rename
+    tmp.write_text(f'---\n{meta.to_yaml()}\n---\n\n{body}', encoding='utf-8'); os.replace(tmp, path)
     return path
 
 # %% ../nbs/08_export.ipynb #be7b50ca

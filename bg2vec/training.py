@@ -421,6 +421,7 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
         write_atomic(out / 'all_results.json', json.dumps(metrics, indent=2))
         write_atomic(out / 'bg2vec_run.json', json.dumps(run, indent=2, ensure_ascii=False))   # the record: the run is complete
         write_model_card(out, hub_model_id=push_to)
+        write_atomic(out / 'bg2vec_run.json', json.dumps(run, indent=2, ensure_ascii=False))   # again, so that it is written last
         record_output_entries(out)
         if push_to: push_encoder(out, push_to, token=training_args.hub_token, private=training_args.hub_private_repo)
         print(f"bg2vec_simcse: {trainer.state.global_step} steps in {metrics.get('train_runtime', 0):.0f} s"
