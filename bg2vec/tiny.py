@@ -15,7 +15,7 @@ from transformers import MistralConfig, MistralForCausalLM, PreTrainedTokenizerF
 
 # %% auto #0
 __all__ = ['TINY_RECIPE', 'STAMP', 'asset_path', 'read_corpus', 'read_pairs', 'train_tokenizer', 'tiny_config', 'init_tiny_model',
-           'pretrain_causal_lm', 'cache_dir', 'save_tiny_model', 'train_mntp_adapter', 'save_tiny_adapter', 'main']
+           'pretrain_causal_lm', 'cache_dir', 'save_tiny_model', 'save_tiny_adapter', 'main']
 
 # %% ../nbs/91_tiny.ipynb #8a15568d
 def asset_path(name:str='') -> Path:
@@ -195,60 +195,33 @@ def save_tiny_model(out_dir=None, # folder to write; default: `cache_dir()/tiny-
     return _build_atomically(out_dir, fp, force, build)
 
 # %% ../nbs/91_tiny.ipynb #cdfb9099
-def train_mntp_adapter(base_dir, texts:list[str], steps:int=60, mask_prob:float=0.2, lora_r:int=8, lr:float=1e-3,
-                       batch_size:int=32, max_length:int=64, seed:int=0, progress:bool=True):
-    "A LoRA adapter on `llm2vec.models.MistralBiForMNTP`, trained by masked next-token prediction; returns (peft model, losses)"
-    from llm2vec.models import MistralBiForMNTP
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoTokenizer
-    torch.manual_seed(seed)
-    tok = AutoTokenizer.from_pretrained(str(base_dir)); tok.padding_side = 'right'
-    model = MistralBiForMNTP.from_pretrained(str(base_dir), attn_implementation='eager')
-    inner = get_peft_model(model.get_model_for_peft(), LoraConfig(
-        r=lora_r, lora_alpha=2 * lora_r, lora_dropout=0.0, bias='none', task_type=None,
-        target_modules=['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']))
-    model.set_model_for_peft(inner)
-    mask_id = tok.convert_tokens_to_ids('_')
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
-    gen = torch.Generator().manual_seed(seed)
-    batches, losses = _batches(texts, tok, batch_size, max_length, gen), []
-    bar = _progress(steps, 'training the MNTP adapter', progress)
-    model.train()
-    for _ in range(steps):
-        ids, mask = next(batches)
-        pick = (torch.rand(ids.shape, generator=gen) < mask_prob) & (mask == 1)
-        pick[:, 0] = False                                    # never mask <s>: position 0 has nothing before it
-        labels = ids.masked_fill(~pick, -100)
-        logits = model(input_ids=ids.masked_fill(pick, mask_id), attention_mask=mask).logits
-        # next-token style: the logits at position i-1 predict the masked token at position i
-        loss = torch.nn.functional.cross_entropy(logits[:, :-1].flatten(0, 1), labels[:, 1:].flatten())
-        loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
-        losses.append(loss.item()); bar.update(1); bar.set_postfix(loss=f'{losses[-1]:.2f}')
-    bar.close()
-    return inner, losses
-
 def save_tiny_adapter(base_dir=None, # the tiny model's folder; default: `save_tiny_model()`
                       out_dir=None, # folder to write; default: `cache_dir()/tiny-mntp-<fingerprint>`
                       steps:int|None=None, # override `TINY_RECIPE['mntp_steps']`
                       force:bool=False, # rebuild even if `out_dir` already holds this adapter
                       progress:bool=True, # show a progress bar
                      ) -> Path:
-    "Train (or find) the MNTP LoRA adapter for the tiny model in `out_dir`; returns its path"
+    "Train (or find) the MNTP LoRA adapter for the tiny model in `out_dir` with the MNTP job on `tiny-mntp.json`; returns its path"
     base_dir = Path(base_dir or save_tiny_model(progress=progress)).absolute()
-    recipe = dict(TINY_RECIPE, base=(_stamp(base_dir) or {}).get('fingerprint', str(base_dir)))
+    config = Path(str(files('bg2vec'))) / 'configs' / 'tiny-mntp.json'
+    recipe = dict(TINY_RECIPE, base=(_stamp(base_dir) or {}).get('fingerprint', str(base_dir)),
+                  mntp_config=hashlib.sha256(config.read_bytes()).hexdigest()[:16])
     if steps is not None: recipe['mntp_steps'] = steps
     corpus_path = asset_path('bg_corpus.txt')
     fp = _fingerprint(recipe, corpus_path, 'mntp')
     out_dir = Path(out_dir) if out_dir else cache_dir() / f'tiny-mntp-{fp}'
 
     def build(tmp):
-        peft_model, losses = train_mntp_adapter(base_dir, read_corpus(corpus_path), recipe['mntp_steps'],
-                                                recipe['mntp_mask_prob'], recipe['lora_r'], seed=recipe['seed'],
-                                                max_length=recipe['max_length'], progress=progress)
-        peft_model.save_pretrained(tmp)
+        from bg2vec.mntp import parse_mntp_config, train_mntp
+        fields = dict(json.loads(config.read_text()), model_name_or_path=str(base_dir), dataset_name=None,
+                      train_file=str(corpus_path), output_dir=str(tmp), max_steps=recipe['mntp_steps'],
+                      stop_after_n_steps=recipe['mntp_steps'], mlm_probability=recipe['mntp_mask_prob'], lora_r=recipe['lora_r'],
+                      seed=recipe['seed'], max_seq_length=recipe['max_length'], disable_tqdm=not progress)
+        train_mntp(*parse_mntp_config(fields))
+        run = json.loads((tmp / 'bg2vec_mntp_run.json').read_text())
         info = dict(fingerprint=fp, base_model=str(base_dir), recipe=recipe,
-                    mntp_first_loss=losses[0] if losses else None,
-                    mntp_last_loss=sum(losses[-10:]) / len(losses[-10:]) if losses else None)
+                    mntp_first_loss=run['eval_loss_before'], mntp_last_loss=run['eval_loss_after'],
+                    mntp_accuracy_before=run['eval_accuracy_before'], mntp_accuracy_after=run['eval_accuracy_after'])
         (tmp / STAMP).write_text(json.dumps(info, indent=2, ensure_ascii=False))
     return _build_atomically(out_dir, fp, force, build)
 
