@@ -14,7 +14,7 @@ from transformers import HfArgumentParser, TrainingArguments
 
 # %% auto #0
 __all__ = ['POOLING_MODES', 'ARGUMENT_CLASSES', 'ConfigError', 'require', 'ModelArguments', 'DataTrainingArguments',
-           'CustomArguments', 'simcse_parser', 'known_fields', 'check_arguments', 'parse_config']
+           'CustomArguments', 'simcse_parser', 'known_fields', 'check_training', 'check_arguments', 'parse_config']
 
 # %% ../nbs/90_arguments.ipynb #3be01bd1
 class ConfigError(ValueError):
@@ -115,13 +115,13 @@ def simcse_parser() -> HfArgumentParser:
     return HfArgumentParser(ARGUMENT_CLASSES)
 
 # %% ../nbs/90_arguments.ipynb #de706321
-def known_fields() -> set[str]:
+def known_fields(classes:tuple=ARGUMENT_CLASSES) -> set[str]:
     "Every field name the parser accepts"
-    return {f.name for cls in ARGUMENT_CLASSES for f in fields(cls)}
+    return {f.name for cls in classes for f in fields(cls)}
 
-def _field_types() -> dict:
+def _field_types(classes:tuple=ARGUMENT_CLASSES) -> dict:
     hints = {}
-    for cls in ARGUMENT_CLASSES: hints.update(typing.get_type_hints(cls))
+    for cls in classes: hints.update(typing.get_type_hints(cls))
     return hints
 
 def _check_value(name:str, value, tp):
@@ -137,8 +137,8 @@ def _check_value(name:str, value, tp):
     if not any(ok[b](value) for b in base):
         require(False, name, value, ' or '.join(b.__name__ for b in base))
 
-def check_arguments(model_args, data_args, training_args, custom_args):
-    "Checks across fields and of `TrainingArguments`' numbers, before anything loads; raises `ConfigError`"
+def check_training(training_args):
+    "Checks of `TrainingArguments`' numbers and of what the jobs support, before anything loads; raises `ConfigError`"
     require(training_args.learning_rate > 0, 'learning_rate', training_args.learning_rate, 'a positive number')
     require(training_args.gradient_accumulation_steps >= 1, 'gradient_accumulation_steps',
             training_args.gradient_accumulation_steps, 'at least 1')
@@ -148,6 +148,10 @@ def check_arguments(model_args, data_args, training_args, custom_args):
             'data parallelism (torchrun), where each GPU holds the frozen model and the small adapter')
     require(not training_args.fsdp, 'fsdp', ' '.join(map(str, training_args.fsdp or [])) or training_args.fsdp,
             'no FSDP: the job merges and saves the adapter on one process; use plain data parallelism (torchrun)')
+
+def check_arguments(model_args, data_args, training_args, custom_args):
+    "`check_training`, and the checks across fields of a SimCSE run; raises `ConfigError`"
+    check_training(training_args)
     n = training_args.per_device_train_batch_size
     require(n * training_args.world_size >= 2, 'per_device_train_batch_size', n,
             f'at least 2 sentences per batch over {training_args.world_size} process(es): SimCSE needs at least 2 '
@@ -155,6 +159,8 @@ def check_arguments(model_args, data_args, training_args, custom_args):
 
 def parse_config(config:str|Path|dict|None=None, # a JSON file, or a dict of fields
                  overrides:list[str]=(), # command-line style overrides, e.g. ['--lora_r', '4']
+                 classes:tuple=ARGUMENT_CLASSES, # the argument dataclasses, in order (the MNTP job passes its own)
+                 check=check_arguments, # called with the parsed arguments; raises `ConfigError`
                 ) -> tuple:
     "Parse and check `config` and `overrides` into (model, data, training, custom) arguments; mistakes raise `ConfigError`"
     data, source = {}, 'the configuration'
@@ -168,17 +174,17 @@ def parse_config(config:str|Path|dict|None=None, # a JSON file, or a dict of fie
         except UnicodeDecodeError as e: raise ConfigError(f'{source} is not UTF-8 text (byte {e.start + 1}); save it as UTF-8') from None
         except json.JSONDecodeError as e: raise ConfigError(f'{source} is not valid JSON: {e}') from None
         if not isinstance(data, dict): raise ConfigError(f'{source}: expected a JSON object of fields, found {type(data).__name__}')
-    known = known_fields()
+    known = known_fields(classes)
     unknown = [k for k in data if k not in known]
     if unknown:
         hints = [f'{k!r}' + (f" (did you mean {' or '.join(map(repr, m))}?)"
                              if (m := difflib.get_close_matches(k, known, 3, 0.6)) else '') for k in unknown]
         raise ConfigError(f"{source}: unknown field(s) {', '.join(hints)}")
-    types = _field_types()
+    types = _field_types(classes)
     try:
         for k, v in data.items(): _check_value(k, v, types[k])
     except ConfigError as e: raise ConfigError(f'{source}: {e}') from None
-    parser = simcse_parser()
+    parser = HfArgumentParser(classes)
     for action in parser._actions:
         if action.dest not in data: continue
         action.required = False
@@ -188,7 +194,7 @@ def parse_config(config:str|Path|dict|None=None, # a JSON file, or a dict of fie
     environ = dict(os.environ)   # TrainingArguments writes settings into the environment (ACCELERATE_USE_FSDP, ...)
     try:
         args = tuple(parser.parse_args_into_dataclasses(args=list(overrides), look_for_args_file=False))
-        check_arguments(*args)
+        check(*args)
     except ValueError as e:      # a refused configuration leaves no trace in the process
         os.environ.clear(); os.environ.update(environ)
         if isinstance(e, ConfigError): raise ConfigError(f'{source}: {e}' if config is not None else str(e)) from None

@@ -18,7 +18,7 @@ from transformers import (AutoConfig, AutoTokenizer, DataCollatorForLanguageMode
                           Trainer, TrainerCallback, TrainingArguments, set_seed)
 from transformers.utils import ModelOutput
 
-from .arguments import DataTrainingArguments, ModelArguments
+from .arguments import DataTrainingArguments, ModelArguments, check_training, parse_config
 from .data import load_raw_datasets, nonblank_rows
 from .model import BIDIRECTIONAL_MODEL_TYPES, initialize_peft, resolve_attn_implementation, resolve_dtype
 
@@ -301,29 +301,8 @@ def mntp_parser() -> HfArgumentParser:
 def parse_mntp_config(config:str|Path|dict|None=None, # a JSON file, or a dict of fields
                       overrides:list[str]=(), # command-line style overrides, e.g. ['--lora_r', '4']
                      ) -> tuple:
-    "Parse `config` and `overrides` into (model, data, training, MNTP) arguments"
-    data, source = {}, 'the configuration'
-    if isinstance(config, dict): data = dict(config)
-    elif config is not None:
-        source = str(config)
-        try: data = json.loads(Path(config).read_text(encoding='utf-8'))
-        except FileNotFoundError: raise FileNotFoundError(f'{source}: no such configuration file') from None
-        except json.JSONDecodeError as e: raise ValueError(f'{source} is not valid JSON: {e}') from None
-        if not isinstance(data, dict): raise ValueError(f'{source}: expected a JSON object of fields, found {type(data).__name__}')
-    known = {f.name for cls in MNTP_ARGUMENT_CLASSES for f in fields(cls)}
-    unknown = [k for k in data if k not in known]
-    if unknown:
-        hints = [f'{k!r}' + (f" (did you mean {' or '.join(map(repr, m))}?)"
-                             if (m := difflib.get_close_matches(k, known, 3, 0.6)) else '') for k in unknown]
-        raise ValueError(f"{source}: unknown field(s) {', '.join(hints)}")
-    parser = mntp_parser()
-    for action in parser._actions:
-        if action.dest not in data: continue
-        action.required = False
-        if action.choices and data[action.dest] is not None and data[action.dest] not in action.choices:
-            raise ValueError(f"{source}: {action.dest}={data[action.dest]!r} is not one of {list(action.choices)}")
-    parser.set_defaults(**data)
-    return tuple(parser.parse_args_into_dataclasses(args=list(overrides), look_for_args_file=False))
+    "Parse `config` and `overrides` into (model, data, training, MNTP) arguments: `parse_config` with the MNTP classes"
+    return parse_config(config, overrides, classes=MNTP_ARGUMENT_CLASSES, check=lambda m, d, t, n: check_training(t))
 
 # %% ../nbs/07_mntp.ipynb #42d72952
 def check_mntp_run(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:TrainingArguments,
