@@ -83,7 +83,8 @@ def main(argv:list[str]|None=None):
         train_simcse(*args)
         done = True
     except (ConfigError, NonFiniteLoss, UnsafeCheckpoint) as e:
-        print(f'bg2vec_simcse: error: {e}', file=sys.stderr)
+        print(f'bg2vec_simcse: error: {e}', file=sys.stderr, flush=True)
+        done = isinstance(e, NonFiniteLoss)   # every rank stops at the same step (an all-reduced flag): wait, then all say why
         sys.exit(EXIT_CODES[type(e).__name__])
     finally: end_process_group(barrier=done)   # after a success, no rank leaves while another still saves
 
