@@ -20,7 +20,8 @@ from transformers.utils import ModelOutput
 
 from .arguments import DataTrainingArguments, ModelArguments, check_training, parse_config
 from .data import load_raw_datasets, nonblank_rows
-from .model import BIDIRECTIONAL_MODEL_TYPES, initialize_peft, resolve_attn_implementation, resolve_dtype
+from .backbones import BIDIRECTIONAL_MODEL_TYPES, MNTP_MODELS, backbone_attn_implementation
+from .model import initialize_peft, resolve_attn_implementation, resolve_dtype
 
 # %% auto #0
 __all__ = ['MASK_TOKEN_TYPES', 'MNTP_MODEL_TYPES', 'CURVE_KEYS', 'MNTP_ARGUMENT_CLASSES', 'USAGE', 'mntp_tokenizer',
@@ -114,26 +115,26 @@ class MaskedNextTokenMixin:
     def forward(self, input_ids=None, attention_mask=None, labels=None, **kwargs):
         kwargs.setdefault('use_cache', False)
         hidden = self.model(input_ids=input_ids, attention_mask=attention_mask, **kwargs)[0]
-        if labels is None: return MNTPOutput(logits=self.lm_head(hidden).float())
+        if labels is None: return MNTPOutput(logits=self._capped(self.lm_head(hidden).float()))
         targets = labels[:, 1:]
         where = targets != -100                                  # position i-1 predicts the masked token at position i
-        logits = self.lm_head(hidden[:, :-1][where]).float()
+        logits = self._capped(self.lm_head(hidden[:, :-1][where]).float())
         targets = targets[where]
         loss = F.cross_entropy(logits, targets) if len(targets) else logits.sum() * 0.   # a batch with nothing masked adds 0
         return MNTPOutput(loss=loss, logits=logits, labels=targets)
 
-def _bi_classes() -> dict:
-    from llm2vec.models import GemmaBiForMNTP, LlamaBiForMNTP, MistralBiForMNTP, Qwen2BiForMNTP
-    return {'mistral': MistralBiForMNTP, 'llama': LlamaBiForMNTP, 'gemma': GemmaBiForMNTP, 'qwen2': Qwen2BiForMNTP}
+    def _capped(self, logits:torch.Tensor) -> torch.Tensor:
+        "Gemma-2's soft-cap on the LM head's logits (`cap * tanh(logits / cap)`); other architectures have none"
+        cap = getattr(self.config, 'final_logit_softcapping', None)
+        return logits if cap is None else cap * torch.tanh(logits / cap)
 
-MNTP_MODEL_TYPES = BIDIRECTIONAL_MODEL_TYPES   # the model lesson's list: what llm2vec makes bidirectional
+MNTP_MODEL_TYPES = BIDIRECTIONAL_MODEL_TYPES   # the backbones lesson's list: llm2vec's four and Gemma-2
 
 def mntp_model_class(model_type:str) -> type:
-    "`llm2vec`'s bidirectional MNTP class for `model_type`, with `MaskedNextTokenMixin`'s forward"
-    classes = _bi_classes()
-    if model_type not in classes:
-        raise ValueError(f'model_type {model_type!r} has no bidirectional MNTP model in llm2vec; expected one of {list(classes)}')
-    base = classes[model_type]
+    "The bidirectional MNTP class for `model_type` (`llm2vec`'s, or the backbones lesson's Gemma-2), with `MaskedNextTokenMixin`'s forward"
+    if model_type not in MNTP_MODELS:
+        raise ValueError(f'model_type {model_type!r} has no bidirectional MNTP model; expected one of {list(MNTP_MODELS)}')
+    base = MNTP_MODELS[model_type]
     return type(base.__name__, (MaskedNextTokenMixin, base), {'__module__': __name__})
 
 # %% ../nbs/07_mntp.ipynb #81d981e0
@@ -141,11 +142,11 @@ def load_mntp_model(model_name_or_path:str, # a hub name or a folder
                     torch_dtype:str|None=None, # 'bfloat16', 'float32', 'auto', ...
                     attn_implementation:str|None='sdpa', # 'eager', 'sdpa' or 'flash_attention_2' (falls back to sdpa)
                     cache_dir:str|None=None):
-    "The base model as `llm2vec`'s bidirectional `*BiForMNTP` for its architecture"
+    "The base model as the bidirectional `*BiForMNTP` of its architecture (Gemma-2 on the eager kernel, which soft-caps)"
     config = AutoConfig.from_pretrained(model_name_or_path, cache_dir=cache_dir)
     cls = mntp_model_class(config.model_type)
     return cls.from_pretrained(model_name_or_path, config=config, cache_dir=cache_dir, torch_dtype=resolve_dtype(torch_dtype),
-                               attn_implementation=resolve_attn_implementation(attn_implementation))
+                               attn_implementation=backbone_attn_implementation(config, resolve_attn_implementation(attn_implementation)))
 
 def add_lora(model, # a `*BiForMNTP` model
              lora_r:int=8, # rank of the adapter
@@ -330,7 +331,7 @@ def check_mntp_run(model_args:ModelArguments, data_args:DataTrainingArguments, t
         bad('output_dir', str(out), 'an empty or new folder, or --overwrite_output_dir true to replace its adapter')
     cfg = Path(model_args.model_name_or_path) / 'config.json'
     if cfg.exists() and (mt := json.loads(cfg.read_text()).get('model_type')) not in MNTP_MODEL_TYPES:
-        raise ValueError(f'{cfg}: model_type={mt!r}: expected one of {list(MNTP_MODEL_TYPES)} (llm2vec has no bidirectional version of it)')
+        raise ValueError(f'{cfg}: model_type={mt!r}: expected one of {list(MNTP_MODEL_TYPES)} (there is no bidirectional version of it)')
     if not torch.cuda.is_available(): training_args.dataloader_pin_memory = False
 
 # %% ../nbs/07_mntp.ipynb #2d0c74dd

@@ -11,17 +11,19 @@ from typing import List, Optional
 
 import torch
 from llm2vec import LLM2Vec
+from transformers import AutoConfig
 from peft import LoraConfig, PeftModel, get_peft_model
 
 from fastcore.basics import patch
 from peft.helpers import disable_input_dtype_casting
 
+from .backbones import BIDIRECTIONAL_MODELS, BIDIRECTIONAL_MODEL_TYPES, backbone_attn_implementation
 from .collator import SEPARATOR, batch_tokenize, pool
 
 # %% auto #0
-__all__ = ['RUN_RECORD', 'PUBLISHED_ENCODER', 'BIDIRECTIONAL_MODEL_TYPES', 'LORA_MODULES', 'flash_attention_available',
-           'resolve_attn_implementation', 'resolve_dtype', 'fuse_rms_norm', 'weight_fingerprints', 'check_run_record',
-           'Bg2Vec', 'dropout_views', 'check_adapter_fits', 'initialize_peft', 'encode_multi_process', 'compile_layers']
+__all__ = ['RUN_RECORD', 'PUBLISHED_ENCODER', 'LORA_MODULES', 'flash_attention_available', 'resolve_attn_implementation',
+           'resolve_dtype', 'fuse_rms_norm', 'weight_fingerprints', 'check_run_record', 'Bg2Vec', 'dropout_views',
+           'check_adapter_fits', 'initialize_peft', 'encode_multi_process', 'compile_layers']
 
 # %% ../nbs/01_model.ipynb #15115615
 def flash_attention_available() -> bool:
@@ -128,6 +130,10 @@ class Bg2Vec(LLM2Vec):
         "Load an encoder as `LLM2Vec.from_pretrained` does, after checking attention kernel and dtype; norms fused"
         if 'attn_implementation' in kwargs:
             kwargs['attn_implementation'] = resolve_attn_implementation(kwargs['attn_implementation'])
+        if enable_bidirectional:   # a kernel the architecture can use as trained (Gemma-2's soft-capping needs eager)
+            config = AutoConfig.from_pretrained(str(base_model_name_or_path), **{k: kwargs[k] for k in ('cache_dir', 'revision', 'token') if k in kwargs})
+            attn = backbone_attn_implementation(config, kwargs.get('attn_implementation'))
+            if attn is not None: kwargs['attn_implementation'] = attn
         if 'torch_dtype' in kwargs: kwargs['torch_dtype'] = resolve_dtype(kwargs['torch_dtype'])
         check_run_record(base_model_name_or_path)   # a trained encoder's folder: the weights its record describes
         encoder = super().from_pretrained(str(base_model_name_or_path),
@@ -138,6 +144,12 @@ class Bg2Vec(LLM2Vec):
         fuse_rms_norm(encoder.model)
         encoder.model.config.use_cache = False   # an encoder never needs a KV cache (and a cache recompiles compiled layers)
         return encoder
+
+    @classmethod
+    def _get_model_class(cls, config_class_name:str, enable_bidirectional:bool):
+        "`llm2vec`'s bidirectional class for the architecture, from the backbones lesson's table (which adds Gemma-2)"
+        if enable_bidirectional and config_class_name in BIDIRECTIONAL_MODELS: return BIDIRECTIONAL_MODELS[config_class_name]
+        return super()._get_model_class(config_class_name, enable_bidirectional)
 
     def tokenize(self, texts:list[str]) -> dict:
         "Same tensors as `LLM2Vec.tokenize`, in two batched tokenizer calls (see the collator lesson)"
@@ -168,8 +180,6 @@ def dropout_views(encoder, # an `LLM2Vec` / `Bg2Vec`
     return (a, b) if grad else (a.float().cpu(), b.float().cpu())
 
 # %% ../nbs/01_model.ipynb #c0f6d454
-BIDIRECTIONAL_MODEL_TYPES = ('mistral', 'llama', 'gemma', 'qwen2')   # the architectures llm2vec makes bidirectional
-
 def _lora_shapes(cfg:dict) -> dict:
     "(in, out) features of each LoRA target module of a Mistral/Llama/Qwen2/Gemma-style decoder layer"
     h, inter = cfg['hidden_size'], cfg['intermediate_size']
@@ -217,8 +227,9 @@ def initialize_peft(model, # the transformer inside an `LLM2Vec` (`encoder.model
                    ) -> PeftModel:
     "Add a new, trainable LoRA adapter to `model`; everything else is frozen"
     if lora_modules is None:
-        if model.config.__class__.__name__ not in ('LlamaConfig', 'MistralConfig', 'GemmaConfig', 'Qwen2Config'):
-            raise ValueError(f'{model.config.__class__.__name__}: name the modules to adapt with lora_modules=[...]')
+        if getattr(model.config, 'model_type', None) not in BIDIRECTIONAL_MODEL_TYPES:
+            raise ValueError(f'model_type {getattr(model.config, "model_type", None)!r}: name the modules to adapt with lora_modules=[...] '
+                             f'(the default names are those of {", ".join(BIDIRECTIONAL_MODEL_TYPES)})')
         lora_modules = LORA_MODULES
     config = LoraConfig(r=lora_r, lora_alpha=lora_alpha, target_modules=list(lora_modules), lora_dropout=lora_dropout,
                         bias='none', task_type=None)

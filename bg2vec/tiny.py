@@ -14,8 +14,9 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 from transformers import MistralConfig, MistralForCausalLM, PreTrainedTokenizerFast
 
 # %% auto #0
-__all__ = ['TINY_RECIPE', 'STAMP', 'asset_path', 'read_corpus', 'read_pairs', 'train_tokenizer', 'tiny_config', 'init_tiny_model',
-           'pretrain_causal_lm', 'cache_dir', 'save_tiny_model', 'save_tiny_adapter', 'main']
+__all__ = ['TINY_RECIPE', 'STAMP', 'TINY_BACKBONE_SIZES', 'asset_path', 'read_corpus', 'read_pairs', 'train_tokenizer',
+           'tiny_config', 'init_tiny_model', 'pretrain_causal_lm', 'cache_dir', 'save_tiny_model', 'save_tiny_adapter',
+           'tiny_backbone_config', 'save_tiny_backbone', 'main']
 
 # %% ../nbs/91_tiny.ipynb #8a15568d
 def asset_path(name:str='') -> Path:
@@ -224,6 +225,40 @@ def save_tiny_adapter(base_dir=None, # the tiny model's folder; default: `save_t
                     mntp_accuracy_before=run['eval_accuracy_before'], mntp_accuracy_after=run['eval_accuracy_after'])
         (tmp / STAMP).write_text(json.dumps(info, indent=2, ensure_ascii=False))
     return _build_atomically(out_dir, fp, force, build)
+
+# %% ../nbs/91_tiny.ipynb #4eec55af
+TINY_BACKBONE_SIZES = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                           max_position_embeddings=512)
+
+def tiny_backbone_config(model_type:str, # 'mistral', 'llama', 'qwen2', 'gemma' or 'gemma2'
+                         **kwargs, # fields to change
+                        ):
+    "A tiny configuration of `model_type` (hidden size 64, two layers) over the tiny tokenizer's vocabulary"
+    from transformers import AutoConfig
+    own = {'gemma': dict(head_dim=16),
+           'gemma2': dict(head_dim=16, query_pre_attn_scalar=16, sliding_window=8),
+           'qwen2': dict(use_sliding_window=False)}
+    fields = dict(vocab_size=TINY_RECIPE['vocab_size'], bos_token_id=1, eos_token_id=2, pad_token_id=2, torch_dtype='float32',
+                  **TINY_BACKBONE_SIZES, **own.get(model_type, {}))
+    return AutoConfig.for_model(model_type, **{**fields, **kwargs})
+
+def save_tiny_backbone(model_type:str, # 'mistral', 'llama', 'qwen2', 'gemma' or 'gemma2'
+                       out_dir=None, # folder to write; default: `cache_dir()/tiny-<model_type>-<fingerprint>`
+                       seed:int=0) -> Path:
+    "Write (or find) a tiny random causal LM of `model_type` with the tiny tokenizer; returns its folder"
+    from transformers import AutoModelForCausalLM
+    recipe = dict(model_type=model_type, seed=seed, sizes=TINY_BACKBONE_SIZES, vocab_size=TINY_RECIPE['vocab_size'], version=1)
+    corpus_path = asset_path('bg_corpus.txt')
+    fp = _fingerprint(recipe, corpus_path, model_type)
+    out_dir = Path(out_dir) if out_dir else cache_dir() / f'tiny-{model_type}-{fp}'
+    def build(tmp):
+        torch.manual_seed(seed)
+        model = AutoModelForCausalLM.from_config(tiny_backbone_config(model_type))
+        model.config._name_or_path = f'bg2vec-tiny-{model_type}'
+        model.save_pretrained(tmp, safe_serialization=True)
+        train_tokenizer(read_corpus(corpus_path), TINY_RECIPE['vocab_size']).save_pretrained(tmp)
+        (tmp / STAMP).write_text(json.dumps(dict(fingerprint=fp, recipe=recipe), indent=2))
+    return _build_atomically(out_dir, fp, False, build)
 
 # %% ../nbs/91_tiny.ipynb #cbcee9ed
 def main(argv=None):
