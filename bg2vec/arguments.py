@@ -93,6 +93,11 @@ class CustomArguments:
     cached_mini_batch_size: Optional[int] = field(default=None, metadata={
         'help': 'Cached (GradCache) loss: embed the batch in mini-batches of this size, so activation memory stays that of '
                 'a mini-batch while the negatives span the whole batch. Default: off'})
+    length_chunk_size: Optional[int] = field(default=None, metadata={
+        'help': 'Less compute on padding: embed each batch in chunks of this many rows of similar length (the rows sorted by '
+                'their real token count), each chunk without the padding columns all its rows share. The batch, and so the '
+                'in-batch negatives, stay the same random sample. With the cached loss its mini-batches are cut from the rows '
+                'sorted by length instead. Default: off (one forward pass over the whole batch)'})
     compile_layers: bool = field(default=False, metadata={
         'help': 'Compile each decoder layer with torch.compile: fused element-wise work for a one-time compilation. Default: off'})
 
@@ -106,6 +111,9 @@ class CustomArguments:
         if self.cached_mini_batch_size is not None:
             require(self.cached_mini_batch_size >= 1, 'cached_mini_batch_size', self.cached_mini_batch_size,
                     'a positive mini-batch size, or null for the plain loss')
+        if self.length_chunk_size is not None:
+            require(self.length_chunk_size >= 1, 'length_chunk_size', self.length_chunk_size,
+                    'a positive number of rows per chunk, or null for one forward pass over the whole batch')
 
 # %% ../nbs/90_arguments.ipynb #b3ed1097
 ARGUMENT_CLASSES = (ModelArguments, DataTrainingArguments, TrainingArguments, CustomArguments)

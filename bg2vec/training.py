@@ -42,6 +42,7 @@ class SimCSETrainer(Trainer):
     "`Trainer` for SimCSE batches `(features per view, labels)` and a contrastive `loss_function`"
     def __init__(self, *args, loss_function=None,
                  cached_mini_batch_size:int|None=None, # embed in mini-batches of this size with the cached loss
+                 length_chunk_size:int|None=None, # embed rows of similar length in chunks of this many, padding trimmed
                  eval_pairs:list|None=None, # (sentence, paraphrase) rows scored at every evaluation
                  **kwargs):
         args_ = kwargs.get('args') or (args[1] if len(args) > 1 else None)
@@ -49,12 +50,12 @@ class SimCSETrainer(Trainer):
             args_.gradient_checkpointing_kwargs = {'use_reentrant': False}
         super().__init__(*args, **kwargs)
         self.loss_function = loss_function if loss_function is not None else load_loss('HardNegativeNLLLoss', scale=20.)
-        self.cached_mini_batch_size, self.eval_pairs = cached_mini_batch_size, eval_pairs
+        self.cached_mini_batch_size, self.length_chunk_size, self.eval_pairs = cached_mini_batch_size, length_chunk_size, eval_pairs
 
     def compute_loss(self, model, inputs, return_outputs:bool=False, **kwargs):
         "Embed every view of `inputs` (`(features per view, labels)`) in one pass and apply the contrastive loss"
         features, labels = inputs
-        reps = embed_views(model, features)
+        reps = embed_views(model, features, chunk_size=self.length_chunk_size)
         loss = self.loss_function(*reps[:3])
         return (loss, torch.stack(reps, dim=1)) if return_outputs else loss
 
@@ -86,7 +87,8 @@ def training_step(self:SimCSETrainer, model, inputs, *args, **kwargs):
             features, labels = self._prepare_inputs(inputs)
             with self.compute_loss_context_manager():
                 loss = cached_step(model, features, self.loss_function, self.cached_mini_batch_size,
-                                   backward=self.accelerator.backward, no_sync=lambda: self.accelerator.no_sync(model))
+                                   backward=self.accelerator.backward, no_sync=lambda: self.accelerator.no_sync(model),
+                                   by_length=bool(self.length_chunk_size))
             loss = loss.detach() / self.args.gradient_accumulation_steps
     # every rank must agree before any of them steps: one rank's NaN reaches all ranks' gradients through the all-reduce
     bad = torch.tensor(0. if torch.isfinite(loss) else 1., device=loss.device)
@@ -247,7 +249,8 @@ RESULT_FIELDS = {'model': ('model_name_or_path', 'peft_model_name_or_path', 'bid
                  'data': ('dataset_name', 'dataset_config_name', 'dataset_file_path', 'train_file', 'text_column', 'max_train_samples'),
                  'training': ('learning_rate', 'lr_scheduler_type', 'warmup_steps', 'warmup_ratio', 'weight_decay', 'max_steps',
                               'gradient_accumulation_steps', 'seed'),
-                 'custom': ('simcse_dropout', 'lora_r', 'lora_dropout', 'loss_class', 'loss_scale', 'cached_mini_batch_size')}
+                 'custom': ('simcse_dropout', 'lora_r', 'lora_dropout', 'loss_class', 'loss_scale', 'cached_mini_batch_size',
+                            'length_chunk_size')}
 
 def run_config(model_args, data_args, training_args, custom_args) -> dict:
     "The settings that change what a run computes: what a checkpoint must share with the run that resumes it"
@@ -388,7 +391,8 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
     trainer = SimCSETrainer(model=model, args=training_args, train_dataset=train_dataset, eval_dataset=eval_dataset,
                             data_collator=SimCSEDefaultCollator(model.tokenize), tokenizer=model.tokenizer,
                             loss_function=load_loss(custom_args.loss_class, scale=custom_args.loss_scale),
-                            cached_mini_batch_size=custom_args.cached_mini_batch_size, eval_pairs=eval_pairs)
+                            cached_mini_batch_size=custom_args.cached_mini_batch_size,
+                            length_chunk_size=custom_args.length_chunk_size, eval_pairs=eval_pairs)
     trainer.run_config = run_config(model_args, data_args, training_args, custom_args)   # recorded in every checkpoint
     if custom_args.stop_after_n_steps is not None: trainer.add_callback(StopTrainingCallback(custom_args.stop_after_n_steps))
     shown = [t for t in (raw['validation'][data_args.text_column][:200] if eval_dataset is not None and not data_args.streaming else [])
