@@ -19,7 +19,8 @@ from transformers.models.gemma2.modeling_gemma2 import (Gemma2Attention, Gemma2D
 __all__ = ['GEMMA2_BI_ATTENTION', 'BIDIRECTIONAL_MODELS', 'MNTP_MODELS', 'BIDIRECTIONAL_MODEL_TYPES', 'ModifiedGemma2Attention',
            'ModifiedGemma2FlashAttention2', 'ModifiedGemma2SdpaAttention', 'symmetric_window',
            'ModifiedGemma2DecoderLayer', 'padding_mask_4d', 'Gemma2BiModel', 'Gemma2BiForMNTP',
-           'backbone_attn_implementation', 'Qwen2BiModel', 'Qwen2BiForMNTP']
+           'backbone_attn_implementation', 'Qwen2BiModel', 'Qwen2BiForMNTP', 'activation_bytes_per_token',
+           'head_bytes_per_masked_token', 'estimate_training_memory']
 
 # %% ../nbs/07a_backbones.ipynb #777a6d18
 class ModifiedGemma2Attention(Gemma2Attention):
@@ -135,3 +136,90 @@ BIDIRECTIONAL_MODELS = {'MistralConfig': MistralBiModel, 'LlamaConfig': LlamaBiM
 MNTP_MODELS = {'mistral': MistralBiForMNTP, 'llama': LlamaBiForMNTP, 'gemma': GemmaBiForMNTP, 'qwen2': Qwen2BiForMNTP,
                'gemma2': Gemma2BiForMNTP}
 BIDIRECTIONAL_MODEL_TYPES = tuple(MNTP_MODELS)   # the architectures bg2vec can make bidirectional
+
+# %% ../nbs/07a_backbones.ipynb #68f50f55
+def _kept_bytes(model, run) -> int:
+    "Bytes of the tensors autograd keeps while `run()` executes, weights excluded"
+    weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    kept = {}
+    def pack(t):
+        key = t.untyped_storage().data_ptr()
+        if key not in weights: kept[key] = t.untyped_storage().nbytes()
+        return t
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t): run()
+    return sum(kept.values())
+
+def _one_layer(config, attn_implementation:str, **changes):
+    "A bf16 model of `config`'s architecture with one layer (and `changes`), on the CPU, with a fresh LoRA adapter"
+    from bg2vec.model import fuse_rms_norm, initialize_peft
+    cfg = config.__class__.from_dict({**config.to_dict(), 'num_hidden_layers': 1, **changes})
+    cfg._attn_implementation = attn_implementation
+    old = torch.get_default_dtype(); torch.set_default_dtype(torch.bfloat16)
+    try: model = BIDIRECTIONAL_MODELS[type(cfg).__name__](cfg)
+    finally: torch.set_default_dtype(old)
+    fuse_rms_norm(model)
+    return cfg, model
+
+def activation_bytes_per_token(config, # the real model's configuration
+                               seq_len:int=128, # tokens per row
+                               attn_implementation:str='sdpa', # the kernel the run uses
+                               attention_dropout:float=0., # counted for 'eager' only (GPU sdpa keeps no dropout mask)
+                               lora_r:int=16, lora_dropout:float=0.05) -> float:
+    "Bytes one decoder layer keeps for backward per token, in bf16 with a LoRA adapter: measured on one real-size layer"
+    from peft.helpers import disable_input_dtype_casting
+    from bg2vec.model import initialize_peft
+    drop = attention_dropout if attn_implementation == 'eager' else 0.
+    _, model = _one_layer(config, attn_implementation, vocab_size=8, attention_dropout=drop)
+    model = initialize_peft(model, lora_r=lora_r, lora_alpha=2 * lora_r, lora_dropout=lora_dropout, verbose=False).train()
+    def kept(rows):
+        ids = torch.zeros(rows, seq_len, dtype=torch.long)
+        def forward():
+            with torch.autocast('cpu', dtype=torch.bfloat16), disable_input_dtype_casting(model):
+                model(input_ids=ids, attention_mask=torch.ones_like(ids))
+        return _kept_bytes(model, forward)
+    return (kept(2) - kept(1)) / seq_len
+
+# %% ../nbs/07a_backbones.ipynb #0010ec52
+def head_bytes_per_masked_token(config) -> float:
+    "Bytes the MNTP loss keeps for backward per masked position (float32 logits over the vocabulary, soft-cap included)"
+    from bg2vec.mntp import mntp_model_class
+    small = dict(num_hidden_layers=1, hidden_size=64, intermediate_size=64, num_attention_heads=1, num_key_value_heads=1, head_dim=64)
+    cfg = config.__class__.from_dict({**config.to_dict(), **small})
+    cfg._attn_implementation = 'eager'
+    old = torch.get_default_dtype(); torch.set_default_dtype(torch.bfloat16)
+    try: model = mntp_model_class(cfg.model_type)(cfg)
+    finally: torch.set_default_dtype(old)
+    model.model.requires_grad_(False); model.lm_head.requires_grad_(True)
+    def kept(n):
+        ids = torch.zeros(1, n + 1, dtype=torch.long)
+        labels = torch.zeros_like(ids); labels[:, 0] = -100      # every position but the first is predicted
+        return _kept_bytes(model, lambda: model(input_ids=ids, attention_mask=torch.ones_like(ids), labels=labels).loss)
+    return (kept(16) - kept(8)) / 8 + 2 * config.hidden_size      # + the bf16 hidden state each prediction starts from
+
+# %% ../nbs/07a_backbones.ipynb #201e7645
+def estimate_training_memory(config, # the real model's configuration
+                             rows:int, # rows in a step: 2 x the batch for SimCSE (two views), the batch for MNTP
+                             seq_len:int, # tokens per row (the padded length)
+                             lora_r:int=16,
+                             gradient_checkpointing:bool=True,
+                             attn_implementation:str='sdpa',
+                             attention_dropout:float=0.,
+                             masked_share:float=0., # MNTP: the share of positions predicted (mlm_probability); 0 for SimCSE
+                             mini_batch_rows:int|None=None, # rows held with a graph at once (the cached loss); default: all
+                            ) -> dict:
+    "An estimate, in GiB, of the peak GPU memory of one training step and its parts (bf16 weights, float32 adapter and Adam)"
+    from transformers import AutoModel
+    from bg2vec.model import LORA_MODULES, _lora_shapes
+    gib = 2 ** 30
+    with torch.device('meta'): n_params = sum(p.numel() for p in AutoModel.from_config(config).parameters())
+    n_lora = lora_r * sum(i + o for m, (i, o) in _lora_shapes(config.to_dict()).items() if m in LORA_MODULES) * config.num_hidden_layers
+    held = min(rows, mini_batch_rows or rows) * seq_len          # tokens whose graph is alive at once
+    per_token = activation_bytes_per_token(config, seq_len, attn_implementation, attention_dropout, lora_r)
+    layers = 1 if gradient_checkpointing else config.num_hidden_layers
+    parts = {'weights': 2 * n_params, 'adapter and Adam': 16 * n_lora,
+             'layer inputs': config.num_hidden_layers * held * config.hidden_size * 2 if gradient_checkpointing else 0,
+             'layer activations': layers * held * per_token,
+             'LM head': masked_share * rows * seq_len * head_bytes_per_masked_token(config) if masked_share else 0}
+    out = {k: v / gib for k, v in parts.items()}
+    out['total'] = sum(out.values())
+    return out

@@ -70,7 +70,7 @@ def main(argv:list[str]|None=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ('-h', '--help'):
         from importlib.resources import files
-        print(USAGE.format(configs=', '.join(sorted(p.stem for p in (Path(str(files('bg2vec'))) / 'configs').glob('*.json')))))
+        print(USAGE.format(configs=', '.join(sorted(p.stem for p in (Path(str(files('bg2vec'))) / 'configs').glob('*.json') if not p.stem.endswith('-mntp')))))
         return
     config, overrides = (argv[0], argv[1:]) if not argv[0].startswith('--') else (None, argv)
     if int(os.environ.get('WORLD_SIZE', '1')) > 1 and not torch.cuda.is_available() and '--use_cpu' not in overrides:

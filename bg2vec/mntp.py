@@ -395,7 +395,7 @@ USAGE = '''usage: bg2vec_mntp CONFIG.json [--field value ...]
 Train the MNTP LoRA adapter of a bidirectional decoder (the step before SimCSE). CONFIG.json holds the fields of ModelArguments,
 DataTrainingArguments, transformers.TrainingArguments and MNTPArguments (llm2vec's train_configs/mntp/*.json parse as they are);
 --field value pairs override it. The adapter lands in output_dir: pass that folder to bg2vec_simcse as peft_model_name_or_path.
-Shipped config: tiny-mntp'''
+Shipped configs: tiny-mntp (the embedded default), bggpt-gemma2-9b-mntp (BgGPT-Gemma-2-9B on the Bulgarian Wikipedia)'''
 
 def _job_helpers():
     "The embedded-name resolvers and the shipped-config lookup that `bg2vec_simcse` uses"
