@@ -19,6 +19,7 @@ from transformers import (AutoConfig, AutoTokenizer, DataCollatorForLanguageMode
 from transformers.utils import ModelOutput
 
 from .arguments import DataTrainingArguments, ModelArguments, check_training, parse_config
+from datasets import IterableDataset
 from .data import load_raw_datasets, nonblank_rows
 from .backbones import BIDIRECTIONAL_MODEL_TYPES, MNTP_MODELS, backbone_attn_implementation
 from .model import initialize_peft, resolve_attn_implementation, resolve_dtype
@@ -89,7 +90,7 @@ class MNTPCollator(DataCollatorForLanguageModeling):
         return inputs, labels
 
 # %% ../nbs/07_mntp.ipynb #36d54155
-def group_texts(data, # a `datasets.Dataset` with a text column
+def group_texts(data, # a `datasets.Dataset` (or a streamed `IterableDataset`) with a text column
                 tokenizer:PreTrainedTokenizerBase, # the MNTP tokenizer
                 block_size:int, # tokens per block
                 text_column:str='text'):
@@ -99,7 +100,7 @@ def group_texts(data, # a `datasets.Dataset` with a text column
         joined = {k: list(chain(*batch[k])) for k in batch}
         n = len(joined['input_ids']) // block_size * block_size
         return {k: [v[i:i + block_size] for i in range(0, n, block_size)] for k, v in joined.items()}
-    tokenized = data.map(tokenize, batched=True, remove_columns=data.column_names)
+    tokenized = data.map(tokenize, batched=True, remove_columns=list(data.column_names or [text_column]))
     return tokenized.map(cut, batched=True)
 
 # %% ../nbs/07_mntp.ipynb #5cda185b
@@ -324,6 +325,8 @@ def check_mntp_run(model_args:ModelArguments, data_args:DataTrainingArguments, t
         bad('stop_after_n_steps', mntp_args.stop_after_n_steps, 'a positive number of steps, or unset')
     if model_args.max_seq_length is not None and model_args.max_seq_length < 2:
         bad('max_seq_length', model_args.max_seq_length, 'at least 2 tokens (a token and the one before it)')
+    if data_args.streaming and training_args.max_steps <= 0:
+        bad('max_steps', training_args.max_steps, 'a positive number of steps with streaming true (a stream has no length to make epochs of)')
     if training_args.resume_from_checkpoint:
         bad('resume_from_checkpoint', training_args.resume_from_checkpoint, 'unset: bg2vec_mntp does not resume yet')
     out = Path(training_args.output_dir)
@@ -336,7 +339,11 @@ def check_mntp_run(model_args:ModelArguments, data_args:DataTrainingArguments, t
 
 # %% ../nbs/07_mntp.ipynb #2d0c74dd
 def _rows(raw, tok, mntp_args:MNTPArguments, text_column:str, max_length:int):
+    "The rows MNTP trains on: non-blank sentences (`line_by_line`) or blocks of `max_length` tokens; lazily when streaming"
     if raw is None: return None
+    if isinstance(raw, IterableDataset):   # streaming: the same rows, made as they are read
+        if mntp_args.line_by_line: return raw.filter(lambda r: isinstance(r[text_column], str) and bool(r[text_column].strip()))
+        return group_texts(raw, tok, max_length, text_column)
     if mntp_args.line_by_line: return raw.select(nonblank_rows(raw, text_column))
     return group_texts(raw, tok, max_length, text_column)
 
@@ -351,7 +358,7 @@ def train_mntp(model_args:ModelArguments, data_args:DataTrainingArguments, train
     train_rows = _rows(raw['train'], tok, mntp_args, data_args.text_column, max_length)
     eval_rows = _rows(raw['validation'], tok, mntp_args, data_args.text_column, max_length) \
         if training_args.do_eval and 'validation' in raw else None
-    if len(train_rows) == 0:
+    if not isinstance(train_rows, IterableDataset) and len(train_rows) == 0:
         raise ValueError(f'{data_args.train_file or data_args.dataset_name}: no training rows (blank text, or fewer than '
                          f'max_seq_length={max_length} tokens in all with line_by_line false)')
     set_seed(training_args.seed)
