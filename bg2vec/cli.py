@@ -14,7 +14,8 @@ from torch.distributed.elastic.multiprocessing.errors import record
 
 from . import tiny
 from .arguments import ConfigError, DataTrainingArguments, ModelArguments, parse_config
-from .training import NonFiniteLoss, UnsafeCheckpoint, end_process_group, train_simcse
+from .jobs import NonFiniteLoss, UnsafeCheckpoint, end_process_group
+from .training import train_simcse
 
 # %% auto #0
 __all__ = ['EMBEDDED_MODEL', 'EMBEDDED_ADAPTER', 'EMBEDDED_CORPUS', 'EMBEDDED_PAIRS', 'USAGE', 'EXIT_CODES',

@@ -5,7 +5,7 @@
 # %% ../nbs/07_mntp.ipynb #cad4059f
 from __future__ import annotations
 
-import copy, difflib, json, os, shutil, sys, tempfile
+import copy, difflib, io, json, os, shutil, sys, tempfile
 from dataclasses import dataclass, field, fields
 from itertools import chain
 from pathlib import Path
@@ -18,18 +18,22 @@ from transformers import (AutoConfig, AutoTokenizer, DataCollatorForLanguageMode
                           Trainer, TrainerCallback, TrainingArguments, set_seed)
 from transformers.utils import ModelOutput
 
-from .arguments import DataTrainingArguments, ModelArguments, check_training, parse_config
+from .arguments import ConfigError, DataTrainingArguments, ModelArguments, check_training, parse_config
 from datasets import IterableDataset
+from datasets.exceptions import DatasetGenerationError
+from torch.distributed.elastic.multiprocessing.errors import record
+from .jobs import (NonFiniteLoss, UnsafeCheckpoint, check_finite, check_output_dir, claim_output_dir, end_process_group,
+                         load_rng_state_safely, record_output_entries, resolve_resume, run_settings, save_training_args, write_atomic)
 from .data import load_raw_datasets, nonblank_rows
 from .backbones import BIDIRECTIONAL_MODEL_TYPES, MNTP_MODELS, backbone_attn_implementation
 from .model import initialize_peft, resolve_attn_implementation, resolve_dtype
 
 # %% auto #0
-__all__ = ['MASK_TOKEN_TYPES', 'MNTP_MODEL_TYPES', 'CURVE_KEYS', 'MNTP_ARGUMENT_CLASSES', 'USAGE', 'mntp_tokenizer',
-           'MNTPCollator', 'group_texts', 'MNTPOutput', 'MaskedNextTokenMixin', 'mntp_model_class', 'load_mntp_model',
-           'add_lora', 'masked_token_accuracy', 'top_guesses', 'StopAfterSteps', 'MNTPTrainer', 'save_adapter',
-           'mntp_curves', 'plot_mntp_curves', 'MNTPArguments', 'mntp_parser', 'parse_mntp_config', 'check_mntp_run',
-           'train_mntp', 'main']
+__all__ = ['MASK_TOKEN_TYPES', 'MNTP_MODEL_TYPES', 'CURVE_KEYS', 'MNTP_ARGUMENT_CLASSES', 'MNTP_RESULT_FIELDS', 'USAGE',
+           'EXIT_CODES', 'mntp_tokenizer', 'MNTPCollator', 'group_texts', 'MNTPOutput', 'MaskedNextTokenMixin',
+           'mntp_model_class', 'load_mntp_model', 'add_lora', 'masked_token_accuracy', 'top_guesses', 'StopAfterSteps',
+           'MNTPTrainer', 'save_adapter', 'mntp_curves', 'plot_mntp_curves', 'MNTPArguments', 'mntp_parser',
+           'parse_mntp_config', 'mntp_run_config', 'check_mntp_run', 'train_mntp', 'main']
 
 # %% ../nbs/07_mntp.ipynb #355adbae
 MASK_TOKEN_TYPES = ('blank', 'eos', 'mask')
@@ -228,14 +232,27 @@ class MNTPTrainer(Trainer):
             self.counts[split] = torch.zeros(2)
         super().log(logs, *args, **kwargs)
 
+    def training_step(self, model, inputs, *args, **kwargs):
+        loss = super().training_step(model, inputs, *args, **kwargs)
+        check_finite(loss, self.state.global_step + 1, self.args.output_dir, 'the adapter')   # on every rank, before the update
+        return loss
+
     def _save(self, output_dir:str|None=None, state_dict=None):
         output_dir = output_dir or self.args.output_dir
         os.makedirs(output_dir, exist_ok=True)
         self.accelerator.unwrap_model(self.model).save_peft_model(output_dir)
         if self.tokenizer is not None: self.tokenizer.save_pretrained(output_dir)
-        args = copy.copy(self.args)
-        args.hub_token = args.push_to_hub_token = None            # a checkpoint never carries a hub token
-        torch.save(args, os.path.join(output_dir, 'training_args.bin'))
+        save_training_args(self.args, output_dir, getattr(self, 'run_config', None))   # hub token blanked; the run's settings
+
+    def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
+        "Resume the adapter on the bidirectional body (`Trainer` looks for the weights of the whole model)"
+        from peft import set_peft_model_state_dict
+        from safetensors.torch import load_file
+        body = self.accelerator.unwrap_model(model if model is not None else self.model).get_model_for_peft()
+        res = set_peft_model_state_dict(body, load_file(str(Path(resume_from_checkpoint) / 'adapter_model.safetensors')))
+        if getattr(res, 'unexpected_keys', None): raise ValueError(f'{resume_from_checkpoint}: unexpected weights {res.unexpected_keys[:5]}')
+
+    def _load_rng_state(self, checkpoint): load_rng_state_safely(super()._load_rng_state, checkpoint)
 
 # %% ../nbs/07_mntp.ipynb #48a9eb32
 def save_adapter(model, # a `*BiForMNTP` model with a LoRA adapter on its body, or that `PeftModel` itself
@@ -307,10 +324,20 @@ def parse_mntp_config(config:str|Path|dict|None=None, # a JSON file, or a dict o
     return parse_config(config, overrides, classes=MNTP_ARGUMENT_CLASSES, check=lambda m, d, t, n: check_training(t))
 
 # %% ../nbs/07_mntp.ipynb #42d72952
+MNTP_RESULT_FIELDS = {'model': ('model_name_or_path', 'max_seq_length'),
+                      'data': ('dataset_name', 'dataset_config_name', 'dataset_file_path', 'train_file', 'text_column', 'max_train_samples'),
+                      'training': ('learning_rate', 'lr_scheduler_type', 'warmup_steps', 'warmup_ratio', 'weight_decay', 'max_steps',
+                                   'gradient_accumulation_steps', 'seed'),
+                      'mntp': ('mask_token_type', 'data_collator_type', 'mlm_probability', 'line_by_line', 'lora_r', 'lora_dropout')}
+
+def mntp_run_config(model_args, data_args, training_args, mntp_args) -> dict:
+    "The settings that change what an MNTP run computes: what a checkpoint must share with the run that resumes it"
+    return run_settings(MNTP_RESULT_FIELDS, training_args, model=model_args, data=data_args, training=training_args, mntp=mntp_args)
+
 def check_mntp_run(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:TrainingArguments,
                    mntp_args:MNTPArguments):
-    "Raise a clear `ValueError` for configuration mistakes that can be found without loading the model"
-    def bad(name, value, expected): raise ValueError(f'{name}={value!r}: expected {expected}')
+    "Raise `ConfigError` for mistakes that can be found without loading the model; resolve `resume_from_checkpoint`"
+    def bad(name, value, expected): raise ConfigError(f'{name}={value!r}: expected {expected}')
     if not model_args.model_name_or_path: bad('model_name_or_path', None, 'a hub name or a folder of the base model')
     if model_args.peft_model_name_or_path:
         bad('peft_model_name_or_path', model_args.peft_model_name_or_path, 'unset: MNTP trains a new adapter on the base model')
@@ -327,14 +354,11 @@ def check_mntp_run(model_args:ModelArguments, data_args:DataTrainingArguments, t
         bad('max_seq_length', model_args.max_seq_length, 'at least 2 tokens (a token and the one before it)')
     if data_args.streaming and training_args.max_steps <= 0:
         bad('max_steps', training_args.max_steps, 'a positive number of steps with streaming true (a stream has no length to make epochs of)')
-    if training_args.resume_from_checkpoint:
-        bad('resume_from_checkpoint', training_args.resume_from_checkpoint, 'unset: bg2vec_mntp does not resume yet')
-    out = Path(training_args.output_dir)
-    if out.exists() and any(out.iterdir()) and not training_args.overwrite_output_dir:
-        bad('output_dir', str(out), 'an empty or new folder, or --overwrite_output_dir true to replace its adapter')
+    resolve_resume(training_args, mntp_run_config(model_args, data_args, training_args, mntp_args))
+    check_output_dir(training_args, 'bg2vec_mntp')
     cfg = Path(model_args.model_name_or_path) / 'config.json'
     if cfg.exists() and (mt := json.loads(cfg.read_text()).get('model_type')) not in MNTP_MODEL_TYPES:
-        raise ValueError(f'{cfg}: model_type={mt!r}: expected one of {list(MNTP_MODEL_TYPES)} (there is no bidirectional version of it)')
+        raise ConfigError(f'{cfg}: model_type={mt!r}: expected one of {list(MNTP_MODEL_TYPES)} (there is no bidirectional version of it)')
     if not torch.cuda.is_available(): training_args.dataloader_pin_memory = False
 
 # %% ../nbs/07_mntp.ipynb #2d0c74dd
@@ -349,18 +373,25 @@ def _rows(raw, tok, mntp_args:MNTPArguments, text_column:str, max_length:int):
 
 def train_mntp(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:TrainingArguments,
                mntp_args:MNTPArguments) -> dict:
-    "The whole MNTP job: check, load, train, save the LoRA adapter, its figures and a run record; returns the metrics"
-    check_mntp_run(model_args, data_args, training_args, mntp_args)
-    raw = load_raw_datasets(data_args, model_args)
-    tok = mntp_tokenizer(AutoTokenizer.from_pretrained(model_args.model_name_or_path, cache_dir=model_args.cache_dir),
-                         mntp_args.mask_token_type)
-    max_length = model_args.max_seq_length or min(tok.model_max_length, 1024)
-    train_rows = _rows(raw['train'], tok, mntp_args, data_args.text_column, max_length)
-    eval_rows = _rows(raw['validation'], tok, mntp_args, data_args.text_column, max_length) \
-        if training_args.do_eval and 'validation' in raw else None
-    if not isinstance(train_rows, IterableDataset) and len(train_rows) == 0:
-        raise ValueError(f'{data_args.train_file or data_args.dataset_name}: no training rows (blank text, or fewer than '
-                         f'max_seq_length={max_length} tokens in all with line_by_line false)')
+    "The whole MNTP job: check, load, train (or resume), save the LoRA adapter, its figures and a run record; returns the metrics"
+    source = data_args.train_file or data_args.dataset_file_path or data_args.dataset_name
+    try:   # the checking phase: every mistake found here is a ConfigError (exit 2), anything later keeps its traceback
+        check_mntp_run(model_args, data_args, training_args, mntp_args)
+        raw = load_raw_datasets(data_args, model_args)
+        tok = mntp_tokenizer(AutoTokenizer.from_pretrained(model_args.model_name_or_path, cache_dir=model_args.cache_dir),
+                             mntp_args.mask_token_type)
+        max_length = model_args.max_seq_length or min(tok.model_max_length, 1024)
+        train_rows = _rows(raw['train'], tok, mntp_args, data_args.text_column, max_length)
+        eval_rows = _rows(raw['validation'], tok, mntp_args, data_args.text_column, max_length) \
+            if training_args.do_eval and 'validation' in raw else None
+        if not isinstance(train_rows, IterableDataset) and len(train_rows) == 0:
+            raise ConfigError(f'{source}: no training rows (blank text, or fewer than max_seq_length={max_length} tokens in all '
+                              'with line_by_line false)')
+    except ConfigError: raise
+    except (ValueError, TypeError, FileNotFoundError, UnicodeDecodeError, RuntimeError, DatasetGenerationError) as e:
+        why = str(e.__cause__ or e).strip().splitlines()[-1] if isinstance(e, DatasetGenerationError) else str(e)
+        raise ConfigError(why if not source or str(source) in why else f'{source}: {why}') from e   # the data: name the source
+    if training_args.process_index == 0: claim_output_dir(training_args, 'bg2vec_mntp')
     set_seed(training_args.seed)
     model = load_mntp_model(model_args.model_name_or_path, model_args.torch_dtype, model_args.attn_implementation, model_args.cache_dir)
     set_seed(training_args.seed)   # the LoRA weights are drawn here
@@ -369,9 +400,10 @@ def train_mntp(model_args:ModelArguments, data_args:DataTrainingArguments, train
                             max_length=max_length, text_column=data_args.text_column)
     trainer = MNTPTrainer(model=model, args=training_args, train_dataset=train_rows, eval_dataset=eval_rows,
                           data_collator=collator, tokenizer=tok)
+    trainer.run_config = mntp_run_config(model_args, data_args, training_args, mntp_args)   # recorded in every checkpoint
     if mntp_args.stop_after_n_steps is not None: trainer.add_callback(StopAfterSteps(mntp_args.stop_after_n_steps))
     before = trainer.evaluate() if eval_rows is not None else {}
-    result = trainer.train()
+    result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     history = trainer.state.log_history
     if before: history.insert(0, {**before, 'step': 0})   # train() starts a fresh history
     last = next((h for h in reversed(history) if 'eval_loss' in h), None)
@@ -381,7 +413,8 @@ def train_mntp(model_args:ModelArguments, data_args:DataTrainingArguments, train
         out = Path(training_args.output_dir)
         figs = out / 'figures'; figs.mkdir(parents=True, exist_ok=True)
         for name, fig in zip(('mntp_loss', 'mntp_accuracy'), plot_mntp_curves(trainer.state.log_history)):
-            fig.savefig(figs / f'{name}.png', dpi=100, bbox_inches='tight')
+            buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=100, bbox_inches='tight')
+            write_atomic(figs / f'{name}.png', buf.getvalue())
         save_adapter(model, tok, out)
         run = dict(model_name_or_path=model_args.model_name_or_path, mask_token=tok.mask_token, mask_token_id=tok.mask_token_id,
                    mlm_probability=mntp_args.mlm_probability, data_collator_type=mntp_args.data_collator_type,
@@ -389,7 +422,8 @@ def train_mntp(model_args:ModelArguments, data_args:DataTrainingArguments, train
                    steps=trainer.state.global_step, world_size=training_args.world_size,
                    eval_accuracy_before=before.get('eval_accuracy'), eval_accuracy_after=after.get('eval_accuracy'),
                    eval_loss_before=before.get('eval_loss'), eval_loss_after=after.get('eval_loss'), metrics=metrics, curves=mntp_curves(trainer.state.log_history))
-        (out / 'bg2vec_mntp_run.json').write_text(json.dumps(run, indent=2, ensure_ascii=False))
+        write_atomic(out / 'bg2vec_mntp_run.json', json.dumps(run, indent=2, ensure_ascii=False))   # last: it vouches for the rest
+        record_output_entries(out, 'bg2vec_mntp')
         acc = (f"; masked-token accuracy {before['eval_accuracy']:.1%} -> {after['eval_accuracy']:.1%}"
                if 'eval_accuracy' in before and 'eval_accuracy' in after else '')
         print(f"bg2vec_mntp: {trainer.state.global_step} steps in {metrics.get('train_runtime', 0):.0f} s{acc}; adapter saved in {out}",
@@ -402,7 +436,13 @@ USAGE = '''usage: bg2vec_mntp CONFIG.json [--field value ...]
 Train the MNTP LoRA adapter of a bidirectional decoder (the step before SimCSE). CONFIG.json holds the fields of ModelArguments,
 DataTrainingArguments, transformers.TrainingArguments and MNTPArguments (llm2vec's train_configs/mntp/*.json parse as they are);
 --field value pairs override it. The adapter lands in output_dir: pass that folder to bg2vec_simcse as peft_model_name_or_path.
-Shipped configs: tiny-mntp (the embedded default), bggpt-gemma2-9b-mntp (BgGPT-Gemma-2-9B on the Bulgarian Wikipedia)'''
+Shipped configs: tiny-mntp (the embedded default), bggpt-gemma2-9b-mntp (BgGPT-Gemma-2-9B on the Bulgarian Wikipedia)
+
+Exit status: 0 done; 2 a configuration or input mistake, found before training (one line says which);
+3 the training loss became NaN or infinite (the line names the last good checkpoint); 4 a checkpoint refused
+as unsafe to load; 1 anything else (a bug: the traceback is kept).'''
+
+EXIT_CODES = {'ConfigError': 2, 'NonFiniteLoss': 3, 'UnsafeCheckpoint': 4}
 
 def _job_helpers():
     "The embedded-name resolvers and the shipped-config lookup that `bg2vec_simcse` uses"
@@ -410,8 +450,9 @@ def _job_helpers():
     except ImportError: from bg2vec.training import config_path, resolve_embedded_data, resolve_embedded_model
     return config_path, resolve_embedded_data, resolve_embedded_model
 
+@record
 def main(argv:list[str]|None=None):
-    "Console script: `bg2vec_mntp CONFIG.json [--field value ...]`"
+    "Console script: `bg2vec_mntp CONFIG.json [--field value ...]`; exit status as `bg2vec_simcse`'s (2, 3, 4; 1 with a traceback)"
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ('-h', '--help'): print(USAGE); return
     config, overrides = (argv[0], argv[1:]) if not argv[0].startswith('--') else (None, argv)
@@ -419,12 +460,19 @@ def main(argv:list[str]|None=None):
         overrides = overrides + ['--use_cpu', 'true']   # else Trainer thinks it is not distributed and each rank trains alone
     import transformers; transformers.logging.set_verbosity_warning()
     config_path, resolve_embedded_data, resolve_embedded_model = _job_helpers()
+    done = False
     try:
         args = parse_mntp_config(config_path(config) if config else None, overrides)
         check_mntp_run(*args)                      # before the embedded model is built or anything is loaded
         resolve_embedded_data(args[1]); resolve_embedded_model(args[0])
         train_mntp(*args)
-        if torch.distributed.is_initialized(): torch.distributed.destroy_process_group()
-    except (ValueError, FileNotFoundError, FileExistsError, TypeError) as e:
-        print(f'bg2vec_mntp: error: {e}', file=sys.stderr)
-        sys.exit(2)
+        done = True
+    except (ConfigError, NonFiniteLoss, UnsafeCheckpoint) as e:
+        print(f'bg2vec_mntp: error: {e}', file=sys.stderr, flush=True)
+        done = isinstance(e, NonFiniteLoss)   # every rank stops at the same step: wait, then all say why
+        sys.exit(EXIT_CODES[type(e).__name__])
+    finally: end_process_group(barrier=done)
+
+# %% ../nbs/07_mntp.ipynb #78ed3030
+#| eval: false
+if __name__ == '__main__': main()

@@ -24,7 +24,7 @@ def torchrun_cpu(args:list, # a script and its arguments, or '-m', a module and 
     return r
 
 _RANK_HEADER = '''import json, os, sys, torch, torch.distributed as dist
-from bg2vec.training import end_process_group
+from bg2vec.jobs import end_process_group
 def os_threads(): return len(os.listdir('/proc/self/task')) if os.path.isdir('/proc/self/task') else None
 threads_before = os_threads()
 dist.init_process_group('gloo')

@@ -18,6 +18,10 @@ from datasets.exceptions import DatasetGenerationError
 from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
 
 from .arguments import ConfigError, CustomArguments, DataTrainingArguments, ModelArguments
+from .jobs import (CHECKPOINT_RECORD, OUTPUT_MARKER, NonFiniteLoss, UnsafeCheckpoint, check_finite, check_output_dir,
+                         check_same_run, claim_output_dir, end_process_group, last_checkpoint, load_rng_state_safely,
+                         record_output_entries, resolve_resume, rng_state_globals, run_settings, save_training_args,
+                         write_atomic)
 from .collator import SimCSEDefaultCollator
 from .data import PairedDataset, PairedIterableDataset, load_raw_datasets
 from .loss import load_loss, similarity_heatmap
@@ -25,10 +29,8 @@ from .cached import PeakMemory, cached_step, embed_views
 from .model import Bg2Vec, compile_layers, dropout_views, initialize_peft, check_adapter_fits, weight_fingerprints, BIDIRECTIONAL_MODEL_TYPES
 
 # %% auto #0
-__all__ = ['OUTPUT_MARKER', 'RESULT_FIELDS', 'CHECKPOINT_RECORD', 'StopTrainingCallback', 'SimCSETrainer', 'NonFiniteLoss',
-           'UnsafeCheckpoint', 'rng_state_globals', 'plot_loss_curve', 'save_encoder', 'write_atomic',
-           'check_output_dir', 'claim_output_dir', 'record_output_entries', 'run_config', 'check_same_run',
-           'last_checkpoint', 'check_run', 'end_process_group', 'train_simcse']
+__all__ = ['RESULT_FIELDS', 'StopTrainingCallback', 'SimCSETrainer', 'plot_loss_curve', 'save_encoder', 'run_config', 'check_run',
+           'train_simcse']
 
 # %% ../nbs/04_training.ipynb #90a95732
 class StopTrainingCallback(TrainerCallback):
@@ -61,17 +63,6 @@ class SimCSETrainer(Trainer):
 
 
 # %% ../nbs/04_training.ipynb #4fe0917d
-class NonFiniteLoss(RuntimeError):
-    "The training loss became NaN or infinite; nothing after the last good checkpoint is kept"
-    def __init__(self, value:float, step:int, output_dir:str):
-        from transformers.trainer_utils import get_last_checkpoint
-        last = get_last_checkpoint(output_dir) if Path(output_dir).is_dir() else None
-        where = (f'the last good checkpoint is {last}: resume from it (--resume_from_checkpoint {last}) with a lower '
-                 'learning_rate' if last else 'no checkpoint was saved before it')
-        super().__init__(f'the training loss became {value} at step {step}; training stopped and the encoder was not '
-                         f'saved; {where}')
-        self.step, self.checkpoint = step, last
-
 @patch
 def _casts(self:SimCSETrainer, model):
     "Under mixed precision, LoRA layers need not cast their inputs to float32 (see the model lesson)"
@@ -90,13 +81,7 @@ def training_step(self:SimCSETrainer, model, inputs, *args, **kwargs):
                                    backward=self.accelerator.backward, no_sync=lambda: self.accelerator.no_sync(model),
                                    by_length=bool(self.length_chunk_size))
             loss = loss.detach() / self.args.gradient_accumulation_steps
-    # every rank must agree before any of them steps: one rank's NaN reaches all ranks' gradients through the all-reduce
-    bad = torch.tensor(0. if torch.isfinite(loss) else 1., device=loss.device)
-    if torch.distributed.is_available() and torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1:
-        torch.distributed.all_reduce(bad)
-    if bad.item():
-        value = loss.item() if not torch.isfinite(loss) else 'nan on another process'
-        raise NonFiniteLoss(value, self.state.global_step + 1, self.args.output_dir)
+    check_finite(loss, self.state.global_step + 1, self.args.output_dir)   # on every rank: one rank's NaN stops them all
     return loss
 
 
@@ -114,23 +99,10 @@ def _save(self:SimCSETrainer, output_dir:str|None=None, state_dict=None):
     output_dir = output_dir or self.args.output_dir
     os.makedirs(output_dir, exist_ok=True)
     self.accelerator.unwrap_model(self.model).save(output_dir)   # adapter (or weights), tokenizer, llm2vec_config.json
-    args = copy.copy(self.args)
-    args.hub_token = args.push_to_hub_token = None            # a checkpoint never carries a hub token
-    torch.save(args, os.path.join(output_dir, 'training_args.bin'))
-    if getattr(self, 'run_config', None) is not None:   # what `last_checkpoint` matches a resume against (the main job)
-        (Path(output_dir) / CHECKPOINT_RECORD).write_text(json.dumps({'config': self.run_config}, indent=1))
+    save_training_args(self.args, output_dir, getattr(self, 'run_config', None))   # hub token blanked; the settings (main job)
 
 
 # %% ../nbs/04_training.ipynb #a71d6d2c
-class UnsafeCheckpoint(ValueError):
-    "A checkpoint file holds objects that loading with `weights_only=True` refuses: it is not loaded"
-
-def rng_state_globals() -> list:
-    "The numpy objects that a `Trainer` RNG checkpoint (`rng_state.pth`) pickles, and nothing else"
-    import numpy as np
-    core = getattr(np, '_core', None) or np.core
-    return [core.multiarray._reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
-
 @patch
 def _load_from_checkpoint(self:SimCSETrainer, resume_from_checkpoint, model=None):
     "Resume the LoRA adapter of an `LLM2Vec` wrapper (`Trainer` looks for full weights only)"
@@ -147,12 +119,7 @@ def _load_from_checkpoint(self:SimCSETrainer, resume_from_checkpoint, model=None
 @patch
 def _load_rng_state(self:SimCSETrainer, checkpoint):
     "`Trainer`'s RNG restore, loaded with `weights_only=True`: the numpy random state's array types are allowed, nothing else"
-    try:
-        with torch.serialization.safe_globals(rng_state_globals()): super(SimCSETrainer, self)._load_rng_state(checkpoint)
-    except pickle.UnpicklingError as e:
-        files = ', '.join(str(p) for p in sorted(Path(checkpoint).glob('rng_state*.pth'))) or str(checkpoint)
-        raise UnsafeCheckpoint(f'{files}: refused to load: it holds more than random-number states, and unpickling it could run '
-                               f'code (torch: {str(e).strip().split(".")[0]})') from None
+    load_rng_state_safely(super(SimCSETrainer, self)._load_rng_state, checkpoint)
 
 
 # %% ../nbs/04_training.ipynb #c92b35e1
@@ -205,45 +172,6 @@ def save_encoder(encoder, # an `LLM2Vec`/`Bg2Vec`, its `model` possibly a `PeftM
     tmp.rmdir()
     return output_dir
 
-# %% ../nbs/04_training.ipynb #824f1b24
-OUTPUT_MARKER = '.bg2vec_output.json'
-
-def write_atomic(path, data:str|bytes):
-    "Write `data` to `path` all at once: a temporary file beside it, flushed to disk, then renamed over it"
-    path = Path(path); tmp = path.with_name(f'.{path.name}.partial')
-    with open(tmp, 'wb') as f:
-        f.write(data.encode('utf-8') if isinstance(data, str) else data); f.flush(); os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-def check_output_dir(training_args:TrainingArguments):
-    "`ConfigError` unless `output_dir` is this job's to write: absent, empty, or holding the marker of an earlier run of it"
-    out = Path(training_args.output_dir)
-    if out.exists() and not out.is_dir(): raise ConfigError(f'output_dir {str(out)!r} is a file; expected a folder')
-    if not out.exists() or not any(out.iterdir()): return
-    if not (out / OUTPUT_MARKER).is_file():
-        found = ', '.join(sorted(p.name for p in out.iterdir())[:4])
-        raise ConfigError(f'output_dir {str(out)!r} holds files bg2vec_simcse did not write ({found}, ...); it never writes over '
-                          'those, whatever overwrite_output_dir says: choose another folder')
-    if not training_args.overwrite_output_dir and not training_args.resume_from_checkpoint:
-        raise ConfigError(f'output_dir {str(out)!r} already holds a run; pass --overwrite_output_dir true to replace it, '
-                          '--resume_from_checkpoint auto to continue it, or choose another folder')
-
-def claim_output_dir(training_args:TrainingArguments):
-    "Mark `output_dir` as this job's; on a fresh (not resumed) run, first remove everything an earlier run of it wrote there"
-    out = Path(training_args.output_dir); out.mkdir(parents=True, exist_ok=True)
-    marker = out / OUTPUT_MARKER
-    if marker.is_file() and not training_args.resume_from_checkpoint:
-        old = set(json.loads(marker.read_text()).get('entries', [])) | {p.name for p in out.glob('checkpoint-*')} | {'figures'}
-        for p in (out / name for name in old):
-            if p.is_dir() and not p.is_symlink(): shutil.rmtree(p)
-            elif p.exists() or p.is_symlink(): p.unlink()
-    record_output_entries(out)
-
-def record_output_entries(out:Path):
-    "Note in the marker what `output_dir` holds now: what a rerun will remove"
-    names = sorted(p.name for p in Path(out).iterdir() if p.name != OUTPUT_MARKER and not p.name.endswith('.partial'))
-    write_atomic(Path(out) / OUTPUT_MARKER, json.dumps({'written_by': 'bg2vec_simcse', 'entries': names}, indent=1))
-
 # %% ../nbs/04_training.ipynb #3d6fa82c
 RESULT_FIELDS = {'model': ('model_name_or_path', 'peft_model_name_or_path', 'bidirectional', 'pooling_mode', 'max_seq_length'),
                  'data': ('dataset_name', 'dataset_config_name', 'dataset_file_path', 'train_file', 'text_column', 'max_train_samples'),
@@ -254,47 +182,8 @@ RESULT_FIELDS = {'model': ('model_name_or_path', 'peft_model_name_or_path', 'bid
 
 def run_config(model_args, data_args, training_args, custom_args) -> dict:
     "The settings that change what a run computes: what a checkpoint must share with the run that resumes it"
-    groups = dict(model=model_args, data=data_args, training=training_args, custom=custom_args)
-    cfg = {name: getattr(getattr(groups[g], name, None), 'value', getattr(groups[g], name, None))
-           for g, names in RESULT_FIELDS.items() for name in names}
-    cfg['global_batch_size'] = training_args.per_device_train_batch_size * training_args.world_size
-    return json.loads(json.dumps(cfg, default=str))
+    return run_settings(RESULT_FIELDS, training_args, model=model_args, data=data_args, training=training_args, custom=custom_args)
 
-CHECKPOINT_RECORD = 'bg2vec_checkpoint.json'
-
-def _differences(stored:dict, cfg:dict) -> list[str]:
-    return [f'{k}: {stored.get(k)!r} there, {cfg.get(k)!r} now' for k in sorted(set(stored) | set(cfg)) if stored.get(k) != cfg.get(k)]
-
-def check_same_run(checkpoint, cfg:dict):
-    "`ConfigError` if `checkpoint` was made with settings other than `cfg` (a checkpoint without a record is taken as it is)"
-    rec = Path(checkpoint) / CHECKPOINT_RECORD
-    if not rec.is_file(): return
-    diff = _differences(json.loads(rec.read_text()).get('config', {}), cfg)
-    if diff: raise ConfigError(f'{checkpoint} was made with other settings ({"; ".join(diff[:4])}); resuming it would mix two runs')
-
-def _complete_step(ckpt:Path) -> int|None:
-    "The global step of a checkpoint folder with everything a resume needs, else None"
-    try: step = json.loads((ckpt / 'trainer_state.json').read_text())['global_step']
-    except (OSError, ValueError, KeyError): return None
-    weights = [ckpt / n for n in ('adapter_model.safetensors', 'model.safetensors') if (ckpt / n).is_file()]
-    if not weights or not (ckpt / 'optimizer.pt').is_file(): return None
-    try:
-        from safetensors import safe_open
-        with safe_open(str(weights[0]), 'pt') as f: list(f.keys())
-    except Exception: return None
-    return step
-
-def last_checkpoint(output_dir, cfg:dict) -> str|None:
-    "The complete checkpoint of this run (same `cfg`) with the highest global step; others are skipped with a warning"
-    found = []
-    for ckpt in sorted(Path(output_dir).glob('checkpoint-*')) if Path(output_dir).is_dir() else []:
-        step = _complete_step(ckpt)
-        if step is None: warnings.warn(f'{ckpt}: incomplete (a save was interrupted?), not resumed from'); continue
-        rec = ckpt / CHECKPOINT_RECORD
-        diff = _differences(json.loads(rec.read_text()).get('config', {}), cfg) if rec.is_file() else []
-        if diff: warnings.warn(f'{ckpt}: made with other settings ({"; ".join(diff[:2])}), not resumed from'); continue
-        found.append((step, str(ckpt)))
-    return max(found)[1] if found else None
 
 # %% ../nbs/04_training.ipynb #c05c683e
 def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:TrainingArguments,
@@ -308,18 +197,8 @@ def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, traini
     if not torch.cuda.is_available(): training_args.dataloader_pin_memory = False
     if training_args.ddp_find_unused_parameters is None:
         training_args.ddp_find_unused_parameters = False   # every LoRA weight takes part in every step: skip DDP's graph search
-    out = Path(training_args.output_dir)
-    resume = training_args.resume_from_checkpoint
-    if resume in ('last', 'true', 'True', 'auto'):
-        last = last_checkpoint(out, run_config(model_args, data_args, training_args, custom_args))
-        if last is None and resume != 'auto':
-            raise ConfigError(f'resume_from_checkpoint={resume!r}: no complete checkpoint of this run in {str(out)!r}')
-        training_args.resume_from_checkpoint = last   # 'auto': the last checkpoint if there is one, else a fresh start
-    elif resume:
-        if not (Path(resume) / 'trainer_state.json').exists():
-            raise ConfigError(f'resume_from_checkpoint={resume!r} is not a checkpoint folder (no trainer_state.json in it)')
-        check_same_run(resume, run_config(model_args, data_args, training_args, custom_args))
-    check_output_dir(training_args)
+    resolve_resume(training_args, run_config(model_args, data_args, training_args, custom_args))
+    check_output_dir(training_args, 'bg2vec_simcse')
     cfg = Path(model_args.model_name_or_path) / 'config.json'
     positions = json.loads(cfg.read_text()).get('max_position_embeddings') if cfg.exists() else None
     if positions and model_args.max_seq_length and model_args.max_seq_length > positions:
@@ -327,7 +206,7 @@ def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, traini
     if model_args.bidirectional and cfg.exists():
         model_type = json.loads(cfg.read_text()).get('model_type')
         if model_type not in BIDIRECTIONAL_MODEL_TYPES:
-            raise ConfigError(f'{cfg}: model_type {model_type!r} has no bidirectional version in llm2vec; '
+            raise ConfigError(f'{cfg}: model_type {model_type!r} has no bidirectional version; '
                              f'expected one of {", ".join(BIDIRECTIONAL_MODEL_TYPES)}')
     if model_args.peft_model_name_or_path:
         try: check_adapter_fits(model_args.model_name_or_path, model_args.peft_model_name_or_path)
@@ -336,15 +215,6 @@ def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, traini
     if not local.exists() and (local.is_absolute() or model_args.model_name_or_path.startswith('.') or len(local.parts) > 2):
         raise ConfigError(f'model_name_or_path={model_args.model_name_or_path!r}: no such folder (and not a hub name, owner/model)')
 
-
-# %% ../nbs/04_training.ipynb #e64c52e9
-def end_process_group(barrier:bool=True):
-    "Under `torchrun`: wait for every rank (if `barrier`), then tear the process group down; a no-op in a single process"
-    dist = torch.distributed
-    if not (dist.is_available() and dist.is_initialized()): return
-    try:
-        if barrier: dist.barrier()
-    finally: dist.destroy_process_group()
 
 # %% ../nbs/04_training.ipynb #3d5e0638
 def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:TrainingArguments,
