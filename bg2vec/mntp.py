@@ -64,6 +64,7 @@ class MNTPCollator(DataCollatorForLanguageModeling):
     max_length:int|None = None # cut texts to this many tokens
     all_mask:bool = False # every picked token becomes the mask token (`data_collator_type='all_mask'`); else 80/10/10
     text_column:str = 'text' # the field holding the text when examples are dicts
+    defer_masking:bool = False # return the batch unmasked, with its `special_tokens_mask`: `mask_batch` masks it later
 
     def __post_init__(self):
         super().__post_init__()
@@ -76,9 +77,18 @@ class MNTPCollator(DataCollatorForLanguageModeling):
             texts = [e if isinstance(e, str) else e[self.text_column] for e in examples]
             enc = self.tokenizer(texts, padding=True, truncation=self.max_length is not None, max_length=self.max_length,
                                  return_special_tokens_mask=True, return_tensors='pt')
-            ids, labels = self.torch_mask_tokens(enc['input_ids'], enc['special_tokens_mask'])
-            return {'input_ids': ids, 'attention_mask': enc['attention_mask'], 'labels': labels}
+            batch = {'input_ids': enc['input_ids'], 'attention_mask': enc['attention_mask'],
+                     'special_tokens_mask': enc['special_tokens_mask']}
+            return batch if self.defer_masking else self.mask_batch(batch)
+        if self.defer_masking:
+            return dict(self.tokenizer.pad([{k: e[k] for k in ('input_ids', 'attention_mask', 'special_tokens_mask') if k in e}
+                                            for e in examples], return_tensors='pt'))
         return super().__call__(examples)
+
+    def mask_batch(self, batch:dict) -> dict:
+        "Pick and mask the tokens of an unmasked batch (as `defer_masking` returns it): `input_ids`, `attention_mask`, `labels`"
+        ids, labels = self.torch_mask_tokens(batch['input_ids'].clone(), batch.get('special_tokens_mask'))
+        return {'input_ids': ids, 'attention_mask': batch['attention_mask'], 'labels': labels}
 
     def torch_mask_tokens(self, inputs:torch.Tensor, special_tokens_mask:torch.Tensor|None=None):
         "Pick tokens with probability `mlm_probability`; 80/10/10 as `DataCollatorForLanguageModeling`, or all masked"
@@ -206,6 +216,10 @@ class MNTPTrainer(Trainer):
 
     def _remove_unused_columns(self, dataset, description=None): return dataset   # the collator reads the text column
 
+    def _masked(self, inputs:dict) -> dict:
+        "The batch with its tokens masked now, if the collator left that to the step (`defer_masking`)"
+        return inputs if 'labels' in inputs else self.data_collator.mask_batch(inputs)
+
     def compute_loss(self, model, inputs, return_outputs:bool=False, **kwargs):
         out = model(**inputs)
         split = 'train' if model.training else 'eval'
@@ -220,7 +234,7 @@ class MNTPTrainer(Trainer):
             return super().evaluate(*args, **kwargs)
 
     def prediction_step(self, model, inputs, prediction_loss_only:bool, ignore_keys=None):
-        inputs = self._prepare_inputs(inputs)
+        inputs = self._prepare_inputs(self._masked(inputs))
         with torch.no_grad(), self.compute_loss_context_manager(): loss = self.compute_loss(model, inputs)
         return loss.detach(), None, None
 
@@ -233,7 +247,7 @@ class MNTPTrainer(Trainer):
         super().log(logs, *args, **kwargs)
 
     def training_step(self, model, inputs, *args, **kwargs):
-        loss = super().training_step(model, inputs, *args, **kwargs)
+        loss = super().training_step(model, self._masked(inputs), *args, **kwargs)   # masks drawn from the state a checkpoint keeps
         check_finite(loss, self.state.global_step + 1, self.args.output_dir, 'the adapter')   # on every rank, before the update
         return loss
 
@@ -335,7 +349,9 @@ def mntp_run_config(model_args, data_args, training_args, mntp_args) -> dict:
     return run_settings(MNTP_RESULT_FIELDS, training_args, model=model_args, data=data_args, training=training_args, mntp=mntp_args)
 
 def check_mntp_run(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:TrainingArguments,
-                   mntp_args:MNTPArguments):
+                   mntp_args:MNTPArguments,
+                   resolve:bool=True, # resolve `resume_from_checkpoint` (False before the embedded names are resolved to paths)
+                  ):
     "Raise `ConfigError` for mistakes that can be found without loading the model; resolve `resume_from_checkpoint`"
     def bad(name, value, expected): raise ConfigError(f'{name}={value!r}: expected {expected}')
     if not model_args.model_name_or_path: bad('model_name_or_path', None, 'a hub name or a folder of the base model')
@@ -354,7 +370,7 @@ def check_mntp_run(model_args:ModelArguments, data_args:DataTrainingArguments, t
         bad('max_seq_length', model_args.max_seq_length, 'at least 2 tokens (a token and the one before it)')
     if data_args.streaming and training_args.max_steps <= 0:
         bad('max_steps', training_args.max_steps, 'a positive number of steps with streaming true (a stream has no length to make epochs of)')
-    resolve_resume(training_args, mntp_run_config(model_args, data_args, training_args, mntp_args))
+    if resolve: resolve_resume(training_args, mntp_run_config(model_args, data_args, training_args, mntp_args))
     check_output_dir(training_args, 'bg2vec_mntp')
     cfg = Path(model_args.model_name_or_path) / 'config.json'
     if cfg.exists() and (mt := json.loads(cfg.read_text()).get('model_type')) not in MNTP_MODEL_TYPES:
@@ -397,7 +413,7 @@ def train_mntp(model_args:ModelArguments, data_args:DataTrainingArguments, train
     set_seed(training_args.seed)   # the LoRA weights are drawn here
     model = add_lora(model, mntp_args.lora_r, mntp_args.lora_dropout, verbose=training_args.should_log)
     collator = MNTPCollator(tok, mlm_probability=mntp_args.mlm_probability, all_mask=mntp_args.data_collator_type == 'all_mask',
-                            max_length=max_length, text_column=data_args.text_column)
+                            max_length=max_length, text_column=data_args.text_column, defer_masking=True)
     trainer = MNTPTrainer(model=model, args=training_args, train_dataset=train_rows, eval_dataset=eval_rows,
                           data_collator=collator, tokenizer=tok)
     trainer.run_config = mntp_run_config(model_args, data_args, training_args, mntp_args)   # recorded in every checkpoint
@@ -463,7 +479,7 @@ def main(argv:list[str]|None=None):
     done = False
     try:
         args = parse_mntp_config(config_path(config) if config else None, overrides)
-        check_mntp_run(*args)                      # before the embedded model is built or anything is loaded
+        check_mntp_run(*args, resolve=False)       # before the embedded model is built or anything is loaded
         resolve_embedded_data(args[1]); resolve_embedded_model(args[0])
         train_mntp(*args)
         done = True

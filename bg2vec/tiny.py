@@ -206,7 +206,7 @@ def save_tiny_adapter(base_dir=None, # the tiny model's folder; default: `save_t
     base_dir = Path(base_dir or save_tiny_model(progress=progress)).absolute()
     config = Path(str(files('bg2vec'))) / 'configs' / 'tiny-mntp.json'
     recipe = dict(TINY_RECIPE, base=(_stamp(base_dir) or {}).get('fingerprint', str(base_dir)),
-                  mntp_config=hashlib.sha256(config.read_bytes()).hexdigest()[:16])
+                  mntp_config=hashlib.sha256(config.read_bytes()).hexdigest()[:16], masking='in-step')
     if steps is not None: recipe['mntp_steps'] = steps
     corpus_path = asset_path('bg_corpus.txt')
     fp = _fingerprint(recipe, corpus_path, 'mntp')
