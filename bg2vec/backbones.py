@@ -119,15 +119,18 @@ class Qwen2BiModel(llm2vec_qwen2.Qwen2BiModel):
     "`llm2vec`'s bidirectional Qwen2 with the mask it misses under `transformers` >= 4.43: padding only"
     _no_split_modules = ['ModifiedQwen2DecoderLayer']
     def _update_causal_mask(self, attention_mask, input_tensor, cache_position, past_key_values, output_attentions):
-        if self.config._attn_implementation == 'flash_attention_2':   # 2D; the kernel reads the attention's is_causal (False)
+        if self.config._attn_implementation == 'flash_attention_2':   # Qwen2's flash convention: a 2D mask, or None if no padding
             return attention_mask if attention_mask is not None and 0 in attention_mask else None
         return padding_mask_4d(attention_mask, input_tensor)
 
 class Qwen2BiForMNTP(llm2vec_qwen2.Qwen2BiForMNTP):
     "`llm2vec`'s Qwen2 MNTP model over the fixed `Qwen2BiModel`"
     def __init__(self, config):
-        super().__init__(config)
+        from transformers import Qwen2PreTrainedModel
+        Qwen2PreTrainedModel.__init__(self, config)   # not llm2vec's __init__: it would build a second body first
         self.model = Qwen2BiModel(config)
+        self.vocab_size = config.vocab_size
+        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
         self.post_init()
 
 # %% ../nbs/07a_backbones.ipynb #0f08098c
@@ -138,6 +141,15 @@ MNTP_MODELS = {'mistral': MistralBiForMNTP, 'llama': LlamaBiForMNTP, 'gemma': Ge
 BIDIRECTIONAL_MODEL_TYPES = tuple(MNTP_MODELS)   # the architectures bg2vec can make bidirectional
 
 # %% ../nbs/07a_backbones.ipynb #68f50f55
+import contextlib
+
+@contextlib.contextmanager
+def _default_dtype(dtype:torch.dtype):
+    "Build modules in `dtype` inside the block"
+    old = torch.get_default_dtype(); torch.set_default_dtype(dtype)
+    try: yield
+    finally: torch.set_default_dtype(old)
+
 def _kept_bytes(model, run) -> int:
     "Bytes of the tensors autograd keeps while `run()` executes, weights excluded"
     weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
@@ -149,16 +161,7 @@ def _kept_bytes(model, run) -> int:
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t): run()
     return sum(kept.values())
 
-def _one_layer(config, attn_implementation:str, **changes):
-    "A bf16 model of `config`'s architecture with one layer (and `changes`), on the CPU, with a fresh LoRA adapter"
-    from bg2vec.model import fuse_rms_norm, initialize_peft
-    cfg = config.__class__.from_dict({**config.to_dict(), 'num_hidden_layers': 1, **changes})
-    cfg._attn_implementation = attn_implementation
-    old = torch.get_default_dtype(); torch.set_default_dtype(torch.bfloat16)
-    try: model = BIDIRECTIONAL_MODELS[type(cfg).__name__](cfg)
-    finally: torch.set_default_dtype(old)
-    fuse_rms_norm(model)
-    return cfg, model
+_MEASURED = {}   # measurements already made in this process, by configuration and settings
 
 def activation_bytes_per_token(config, # the real model's configuration
                                seq_len:int=128, # tokens per row
@@ -167,9 +170,14 @@ def activation_bytes_per_token(config, # the real model's configuration
                                lora_r:int=16, lora_dropout:float=0.05) -> float:
     "Bytes one decoder layer keeps for backward per token, in bf16 with a LoRA adapter: measured on one real-size layer"
     from peft.helpers import disable_input_dtype_casting
-    from bg2vec.model import initialize_peft
+    from bg2vec.model import fuse_rms_norm, initialize_peft
     drop = attention_dropout if attn_implementation == 'eager' else 0.
-    _, model = _one_layer(config, attn_implementation, vocab_size=8, attention_dropout=drop)
+    key = ('layer', config.to_json_string(), seq_len, attn_implementation, drop, lora_r, lora_dropout)
+    if key in _MEASURED: return _MEASURED[key]
+    cfg = config.__class__.from_dict({**config.to_dict(), 'num_hidden_layers': 1, 'vocab_size': 8, 'attention_dropout': drop})
+    cfg._attn_implementation = attn_implementation
+    with _default_dtype(torch.bfloat16): model = BIDIRECTIONAL_MODELS[type(cfg).__name__](cfg)
+    fuse_rms_norm(model)
     model = initialize_peft(model, lora_r=lora_r, lora_alpha=2 * lora_r, lora_dropout=lora_dropout, verbose=False).train()
     def kept(rows):
         ids = torch.zeros(rows, seq_len, dtype=torch.long)
@@ -177,24 +185,26 @@ def activation_bytes_per_token(config, # the real model's configuration
             with torch.autocast('cpu', dtype=torch.bfloat16), disable_input_dtype_casting(model):
                 model(input_ids=ids, attention_mask=torch.ones_like(ids))
         return _kept_bytes(model, forward)
-    return (kept(2) - kept(1)) / seq_len
+    _MEASURED[key] = (kept(2) - kept(1)) / seq_len
+    return _MEASURED[key]
 
 # %% ../nbs/07a_backbones.ipynb #0010ec52
 def head_bytes_per_masked_token(config) -> float:
     "Bytes the MNTP loss keeps for backward per masked position (float32 logits over the vocabulary, soft-cap included)"
-    from bg2vec.mntp import mntp_model_class
+    key = ('head', config.to_json_string())
+    if key in _MEASURED: return _MEASURED[key]
     small = dict(num_hidden_layers=1, hidden_size=64, intermediate_size=64, num_attention_heads=1, num_key_value_heads=1, head_dim=64)
     cfg = config.__class__.from_dict({**config.to_dict(), **small})
     cfg._attn_implementation = 'eager'
-    old = torch.get_default_dtype(); torch.set_default_dtype(torch.bfloat16)
-    try: model = mntp_model_class(cfg.model_type)(cfg)
-    finally: torch.set_default_dtype(old)
+    from bg2vec.mntp import mntp_model_class   # the MNTP job's own head (the masked positions only): measured as it runs
+    with _default_dtype(torch.bfloat16): model = mntp_model_class(cfg.model_type)(cfg)
     model.model.requires_grad_(False); model.lm_head.requires_grad_(True)
     def kept(n):
         ids = torch.zeros(1, n + 1, dtype=torch.long)
-        labels = torch.zeros_like(ids); labels[:, 0] = -100      # every position but the first is predicted
+        labels = ids.clone(); labels[:, 0] = -100                 # every position but the first is predicted
         return _kept_bytes(model, lambda: model(input_ids=ids, attention_mask=torch.ones_like(ids), labels=labels).loss)
-    return (kept(16) - kept(8)) / 8 + 2 * config.hidden_size      # + the bf16 hidden state each prediction starts from
+    _MEASURED[key] = (kept(16) - kept(8)) / 8 + 2 * config.hidden_size   # + the bf16 hidden state each prediction starts from
+    return _MEASURED[key]
 
 # %% ../nbs/07a_backbones.ipynb #201e7645
 def estimate_training_memory(config, # the real model's configuration
@@ -206,15 +216,17 @@ def estimate_training_memory(config, # the real model's configuration
                              attention_dropout:float=0.,
                              masked_share:float=0., # MNTP: the share of positions predicted (mlm_probability); 0 for SimCSE
                              mini_batch_rows:int|None=None, # rows held with a graph at once (the cached loss); default: all
+                             lora_dropout:float=0.05,
                             ) -> dict:
     "An estimate, in GiB, of the peak GPU memory of one training step and its parts (bf16 weights, float32 adapter and Adam)"
-    from transformers import AutoModel
-    from bg2vec.model import LORA_MODULES, _lora_shapes
+    from transformers import AutoModel, AutoModelForCausalLM
+    from bg2vec.model import LORA_MODULES, lora_shapes
     gib = 2 ** 30
-    with torch.device('meta'): n_params = sum(p.numel() for p in AutoModel.from_config(config).parameters())
-    n_lora = lora_r * sum(i + o for m, (i, o) in _lora_shapes(config.to_dict()).items() if m in LORA_MODULES) * config.num_hidden_layers
+    with torch.device('meta'):   # the body, and for MNTP the LM head too (once, where it is tied to the embeddings)
+        n_params = sum(p.numel() for p in (AutoModelForCausalLM if masked_share else AutoModel).from_config(config).parameters())
+    n_lora = lora_r * sum(i + o for m, (i, o) in lora_shapes(config.to_dict()).items() if m in LORA_MODULES) * config.num_hidden_layers
     held = min(rows, mini_batch_rows or rows) * seq_len          # tokens whose graph is alive at once
-    per_token = activation_bytes_per_token(config, seq_len, attn_implementation, attention_dropout, lora_r)
+    per_token = activation_bytes_per_token(config, seq_len, attn_implementation, attention_dropout, lora_r, lora_dropout)
     layers = 1 if gradient_checkpointing else config.num_hidden_layers
     parts = {'weights': 2 * n_params, 'adapter and Adam': 16 * n_lora,
              'layer inputs': config.num_hidden_layers * held * config.hidden_size * 2 if gradient_checkpointing else 0,

@@ -29,10 +29,16 @@ def write_atomic(path, data:str|bytes):
         f.write(data.encode('utf-8') if isinstance(data, str) else data); f.flush(); os.fsync(f.fileno())
     os.replace(tmp, path)
 
-def _marker_job(out:Path) -> str:
-    return json.loads((out / OUTPUT_MARKER).read_text()).get('written_by', 'bg2vec_simcse')
+def _read_json(path:Path) -> dict|None:
+    "The JSON object in `path`, or None if it is missing, cut short or not an object"
+    try: obj = json.loads(Path(path).read_text(encoding='utf-8'))
+    except (OSError, ValueError): return None
+    return obj if isinstance(obj, dict) else None
 
-def check_output_dir(training_args:TrainingArguments, job:str='bg2vec_simcse'):
+def _marker_job(out:Path) -> str:
+    return (_read_json(out / OUTPUT_MARKER) or {}).get('written_by', 'an unknown job')
+
+def check_output_dir(training_args:TrainingArguments, job:str):
     "`ConfigError` unless `output_dir` is `job`'s to write: absent, empty, or holding the marker of an earlier run of it"
     out = Path(training_args.output_dir)
     if out.exists() and not out.is_dir(): raise ConfigError(f'output_dir {str(out)!r} is a file; expected a folder')
@@ -46,20 +52,23 @@ def check_output_dir(training_args:TrainingArguments, job:str='bg2vec_simcse'):
                           'overwrite_output_dir says: choose another folder')
     if not training_args.overwrite_output_dir and not training_args.resume_from_checkpoint:
         raise ConfigError(f'output_dir {str(out)!r} already holds a run; pass --overwrite_output_dir true to replace it, '
-                          '--resume_from_checkpoint auto to continue it, or choose another folder')
+                          '--resume_from_checkpoint auto to continue it (from a complete checkpoint made with the same settings), '
+                          'or choose another folder')
 
-def claim_output_dir(training_args:TrainingArguments, job:str='bg2vec_simcse'):
+def claim_output_dir(training_args:TrainingArguments, job:str):
     "Mark `output_dir` as `job`'s; on a fresh (not resumed) run, first remove everything an earlier run of it wrote there"
     out = Path(training_args.output_dir); out.mkdir(parents=True, exist_ok=True)
     marker = out / OUTPUT_MARKER
     if marker.is_file() and not training_args.resume_from_checkpoint:
-        old = set(json.loads(marker.read_text()).get('entries', [])) | {p.name for p in out.glob('checkpoint-*')} | {'figures'}
+        listed = (_read_json(marker) or {}).get('entries', [])
+        old = {n for n in listed if isinstance(n, str) and n not in ('', '.', '..') and Path(n).name == n}   # names in out, no paths
+        old |= {p.name for p in out.glob('checkpoint-*')} | {'figures'}
         for p in (out / name for name in old):
             if p.is_dir() and not p.is_symlink(): shutil.rmtree(p)
             elif p.exists() or p.is_symlink(): p.unlink()
     record_output_entries(out, job)
 
-def record_output_entries(out:Path, job:str='bg2vec_simcse'):
+def record_output_entries(out:Path, job:str):
     "Note in the marker what `output_dir` holds now: what a rerun will remove"
     names = sorted(p.name for p in Path(out).iterdir() if p.name != OUTPUT_MARKER and not p.name.endswith('.partial'))
     write_atomic(Path(out) / OUTPUT_MARKER, json.dumps({'written_by': job, 'entries': names}, indent=1))
@@ -82,8 +91,12 @@ def _differences(stored:dict, cfg:dict) -> list[str]:
 def check_same_run(checkpoint, cfg:dict):
     "`ConfigError` if `checkpoint` was made with settings other than `cfg` (a checkpoint without a record is taken as it is)"
     rec = Path(checkpoint) / CHECKPOINT_RECORD
-    if not rec.is_file(): return
-    diff = _differences(json.loads(rec.read_text()).get('config', {}), cfg)
+    if not rec.is_file():
+        warnings.warn(f'{checkpoint}: no {CHECKPOINT_RECORD} (an older version wrote it): resumed without checking its settings')
+        return
+    stored = _read_json(rec)
+    if stored is None: raise ConfigError(f'{rec}: unreadable (cut short?): its settings cannot be checked; resume another checkpoint')
+    diff = _differences(stored.get('config', {}), cfg)
     if diff: raise ConfigError(f'{checkpoint} was made with other settings ({"; ".join(diff[:4])}); resuming it would mix two runs')
 
 def _complete_step(ckpt:Path) -> int|None:
@@ -105,7 +118,9 @@ def last_checkpoint(output_dir, cfg:dict) -> str|None:
         step = _complete_step(ckpt)
         if step is None: warnings.warn(f'{ckpt}: incomplete (a save was interrupted?), not resumed from'); continue
         rec = ckpt / CHECKPOINT_RECORD
-        diff = _differences(json.loads(rec.read_text()).get('config', {}), cfg) if rec.is_file() else []
+        stored = _read_json(rec) if rec.is_file() else {}
+        if stored is None: warnings.warn(f'{rec}: unreadable (cut short?), not resumed from'); continue
+        diff = _differences(stored.get('config', {}), cfg)
         if diff: warnings.warn(f'{ckpt}: made with other settings ({"; ".join(diff[:2])}), not resumed from'); continue
         found.append((step, str(ckpt)))
     return max(found)[1] if found else None
@@ -121,6 +136,9 @@ def resolve_resume(training_args:TrainingArguments, cfg:dict):
     elif resume:
         if not (Path(resume) / 'trainer_state.json').exists():
             raise ConfigError(f'resume_from_checkpoint={resume!r} is not a checkpoint folder (no trainer_state.json in it)')
+        if _complete_step(Path(resume)) is None:
+            raise ConfigError(f'resume_from_checkpoint={resume!r} is incomplete (its weights, optimizer state or trainer state are '
+                              'missing or cut short: a save was interrupted?)')
         check_same_run(resume, cfg)
 
 # %% ../nbs/04a_jobs.ipynb #b62b4c31
@@ -129,7 +147,7 @@ def save_training_args(args:TrainingArguments, output_dir, run_config:dict|None=
     args = copy.copy(args)
     args.hub_token = args.push_to_hub_token = None            # a checkpoint never carries a hub token
     torch.save(args, os.path.join(output_dir, 'training_args.bin'))
-    if run_config is not None: (Path(output_dir) / CHECKPOINT_RECORD).write_text(json.dumps({'config': run_config}, indent=1))
+    if run_config is not None: write_atomic(Path(output_dir) / CHECKPOINT_RECORD, json.dumps({'config': run_config}, indent=1))
 
 class UnsafeCheckpoint(ValueError):
     "A checkpoint file holds objects that loading with `weights_only=True` refuses: it is not loaded"
@@ -154,10 +172,11 @@ def load_rng_state_safely(load, # `Trainer._load_rng_state`, bound (the parent c
 class NonFiniteLoss(RuntimeError):
     "The training loss became NaN or infinite; nothing after the last good checkpoint is kept"
     def __init__(self, value, step:int, output_dir:str, saved:str='the encoder'):
-        from transformers.trainer_utils import get_last_checkpoint
-        last = get_last_checkpoint(output_dir) if Path(output_dir).is_dir() else None
-        where = (f'the last good checkpoint is {last}: resume from it (--resume_from_checkpoint {last}) with a lower '
-                 'learning_rate' if last else 'no checkpoint was saved before it')
+        done = [(s, str(c)) for c in Path(output_dir).glob('checkpoint-*') if (s := _complete_step(c)) is not None] \
+            if Path(output_dir).is_dir() else []
+        last = max(done)[1] if done else None
+        where = (f'the last good checkpoint is {last} (a resume repeats the same steps: to get past them, start again with a '
+                 'lower learning_rate or other data)' if last else 'no checkpoint was saved before it')
         super().__init__(f'the training loss became {value} at step {step}; training stopped and {saved} was not '
                          f'saved; {where}')
         self.step, self.checkpoint = step, last

@@ -23,7 +23,7 @@ from .collator import SEPARATOR, batch_tokenize, pool
 # %% auto #0
 __all__ = ['RUN_RECORD', 'PUBLISHED_ENCODER', 'LORA_MODULES', 'flash_attention_available', 'resolve_attn_implementation',
            'resolve_dtype', 'fuse_rms_norm', 'weight_fingerprints', 'check_run_record', 'Bg2Vec', 'dropout_views',
-           'check_adapter_fits', 'initialize_peft', 'encode_multi_process', 'compile_layers']
+           'lora_shapes', 'check_adapter_fits', 'initialize_peft', 'encode_multi_process', 'compile_layers']
 
 # %% ../nbs/01_model.ipynb #15115615
 def flash_attention_available() -> bool:
@@ -180,7 +180,7 @@ def dropout_views(encoder, # an `LLM2Vec` / `Bg2Vec`
     return (a, b) if grad else (a.float().cpu(), b.float().cpu())
 
 # %% ../nbs/01_model.ipynb #c0f6d454
-def _lora_shapes(cfg:dict) -> dict:
+def lora_shapes(cfg:dict) -> dict:
     "(in, out) features of each LoRA target module of a Mistral/Llama/Qwen2/Gemma-style decoder layer"
     h, inter = cfg['hidden_size'], cfg['intermediate_size']
     hd = cfg.get('head_dim') or h // cfg['num_attention_heads']
@@ -196,7 +196,7 @@ def check_adapter_fits(model_dir, adapter_dir):
     model_dir, adapter_dir = Path(model_dir), Path(adapter_dir)
     if not (model_dir / 'config.json').is_file() or not (adapter_dir / 'adapter_config.json').is_file(): return   # hub names
     cfg = json.loads((model_dir / 'config.json').read_text())
-    shapes, n_layers = _lora_shapes(cfg), cfg['num_hidden_layers']
+    shapes, n_layers = lora_shapes(cfg), cfg['num_hidden_layers']
     weights = adapter_dir / 'adapter_model.safetensors'
     if not weights.is_file(): return
     with safe_open(str(weights), 'pt') as f:

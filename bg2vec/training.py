@@ -247,7 +247,7 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
     except (ValueError, TypeError, FileNotFoundError, UnicodeDecodeError, RuntimeError, DatasetGenerationError) as e:
         why = str(e.__cause__ or e).strip().splitlines()[-1] if isinstance(e, DatasetGenerationError) else str(e)
         raise ConfigError(why if not source or str(source) in why else f'{source}: {why}') from e   # the data: name the source
-    if training_args.process_index == 0: claim_output_dir(training_args)
+    if training_args.process_index == 0: claim_output_dir(training_args, 'bg2vec_simcse')
     set_seed(training_args.seed)
     model = Bg2Vec.from_pretrained(model_args.model_name_or_path, peft_model_name_or_path=model_args.peft_model_name_or_path,
                                    merge_peft=True, enable_bidirectional=model_args.bidirectional,
@@ -296,7 +296,7 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
         write_atomic(out / 'bg2vec_run.json', json.dumps(run, indent=2, ensure_ascii=False))   # the record: the run is complete
         write_model_card(out, hub_model_id=push_to)
         write_atomic(out / 'bg2vec_run.json', json.dumps(run, indent=2, ensure_ascii=False))   # again, so that it is written last
-        record_output_entries(out)
+        record_output_entries(out, 'bg2vec_simcse')
         if push_to: push_encoder(out, push_to, token=training_args.hub_token, private=training_args.hub_private_repo)
         print(f"bg2vec_simcse: {trainer.state.global_step} steps in {metrics.get('train_runtime', 0):.0f} s"
               + (f'; peak memory {peak!r}' if peak.metrics else '') + f'; encoder saved in {out}', flush=True)
