@@ -14,12 +14,12 @@ from torch.distributed.elastic.multiprocessing.errors import record
 
 from . import tiny
 from .arguments import ConfigError, DataTrainingArguments, ModelArguments, parse_config
-from .jobs import NonFiniteLoss, UnsafeCheckpoint, end_process_group
+from .jobs import EXIT_CODES, cpu_ranks, run_job
 from .training import train_simcse
 
 # %% auto #0
-__all__ = ['EMBEDDED_MODEL', 'EMBEDDED_ADAPTER', 'EMBEDDED_CORPUS', 'EMBEDDED_PAIRS', 'USAGE', 'EXIT_CODES',
-           'resolve_embedded_data', 'resolve_embedded_model', 'resolve_embedded', 'config_path', 'main']
+__all__ = ['EMBEDDED_MODEL', 'EMBEDDED_ADAPTER', 'EMBEDDED_CORPUS', 'EMBEDDED_PAIRS', 'USAGE', 'resolve_embedded_data',
+           'resolve_embedded_model', 'resolve_embedded', 'config_path', 'main']
 
 # %% ../nbs/92_cli.ipynb #c61741f6
 EMBEDDED_MODEL, EMBEDDED_ADAPTER, EMBEDDED_CORPUS, EMBEDDED_PAIRS = 'bg2vec-tiny', 'bg2vec-tiny-mntp', 'bg2vec-corpus', 'bg2vec-pairs'
@@ -63,8 +63,6 @@ Exit status: 0 done; 2 a configuration or input mistake, found before training (
 3 the training loss became NaN or infinite (the line names the last good checkpoint); 4 a checkpoint refused
 as unsafe to load; 1 anything else (a bug: the traceback is kept).'''
 
-EXIT_CODES = {'ConfigError': 2, 'NonFiniteLoss': 3, 'UnsafeCheckpoint': 4}
-
 @record
 def main(argv:list[str]|None=None):
     "Console script: `bg2vec_simcse CONFIG.json [--field value ...]`"
@@ -74,20 +72,13 @@ def main(argv:list[str]|None=None):
         print(USAGE.format(configs=', '.join(sorted(p.stem for p in (Path(str(files('bg2vec'))) / 'configs').glob('*.json') if not p.stem.endswith('-mntp')))))
         return
     config, overrides = (argv[0], argv[1:]) if not argv[0].startswith('--') else (None, argv)
-    if int(os.environ.get('WORLD_SIZE', '1')) > 1 and not torch.cuda.is_available() and '--use_cpu' not in overrides:
-        overrides = overrides + ['--use_cpu', 'true']   # else Trainer thinks it is not distributed and each rank trains alone
+    overrides = cpu_ranks(overrides)
     transformers.logging.set_verbosity_warning()
-    done = False
-    try:
+    def work():
         args = parse_config(config_path(config) if config else None, overrides)
         resolve_embedded(args[0], args[1])
         train_simcse(*args)
-        done = True
-    except (ConfigError, NonFiniteLoss, UnsafeCheckpoint) as e:
-        print(f'bg2vec_simcse: error: {e}', file=sys.stderr, flush=True)
-        done = isinstance(e, NonFiniteLoss)   # every rank stops at the same step (an all-reduced flag): wait, then all say why
-        sys.exit(EXIT_CODES[type(e).__name__])
-    finally: end_process_group(barrier=done)   # after a success, no rank leaves while another still saves
+    run_job('bg2vec_simcse', work)   # exit status 2/3/4 with one line, or a traceback; teardown on every path
 
 # %% ../nbs/92_cli.ipynb #7dffcb0e
 #| eval: false

@@ -14,10 +14,10 @@ from transformers import TrainingArguments
 from .arguments import ConfigError
 
 # %% auto #0
-__all__ = ['OUTPUT_MARKER', 'CHECKPOINT_RECORD', 'write_atomic', 'check_output_dir', 'claim_output_dir', 'record_output_entries',
-           'run_settings', 'check_same_run', 'last_checkpoint', 'resolve_resume', 'save_training_args',
-           'UnsafeCheckpoint', 'rng_state_globals', 'load_rng_state_safely', 'NonFiniteLoss', 'check_finite',
-           'end_process_group']
+__all__ = ['OUTPUT_MARKER', 'CHECKPOINT_RECORD', 'EXIT_CODES', 'write_atomic', 'check_output_dir', 'claim_output_dir',
+           'record_output_entries', 'run_settings', 'check_same_run', 'last_checkpoint', 'resolve_resume',
+           'save_training_args', 'UnsafeCheckpoint', 'rng_state_globals', 'load_rng_state_safely', 'NonFiniteLoss',
+           'check_finite', 'end_process_group', 'cpu_ranks', 'run_job']
 
 # %% ../nbs/04a_jobs.ipynb #4df9ec8d
 OUTPUT_MARKER = '.bg2vec_output.json'
@@ -197,3 +197,26 @@ def end_process_group(barrier:bool=True):
     try:
         if barrier: dist.barrier()
     finally: dist.destroy_process_group()
+
+# %% ../nbs/04a_jobs.ipynb #ba028a8a
+import sys
+
+EXIT_CODES = {'ConfigError': 2, 'NonFiniteLoss': 3, 'UnsafeCheckpoint': 4}
+
+def cpu_ranks(overrides:list[str]) -> list[str]:
+    "`overrides` plus `--use_cpu true` when several processes run without CUDA (else `Trainer` thinks it is not distributed)"
+    if int(os.environ.get('WORLD_SIZE', '1')) > 1 and not torch.cuda.is_available() and '--use_cpu' not in overrides:
+        return overrides + ['--use_cpu', 'true']
+    return overrides
+
+def run_job(name:str, # the console script's name, for its error line
+            work):
+    "Run `work()`; the job's three expected failures end in one line and exit status 2, 3 or 4; teardown on every path"
+    done = False
+    try:
+        work(); done = True
+    except (ConfigError, NonFiniteLoss, UnsafeCheckpoint) as e:
+        print(f'{name}: error: {e}', file=sys.stderr, flush=True)
+        done = isinstance(e, NonFiniteLoss)   # every rank stops at the same step (an all-reduced flag): wait, then all say why
+        sys.exit(EXIT_CODES[type(e).__name__])
+    finally: end_process_group(barrier=done)   # after a success, no rank leaves while another still saves

@@ -22,18 +22,18 @@ from .arguments import ConfigError, DataTrainingArguments, ModelArguments, check
 from datasets import IterableDataset
 from datasets.exceptions import DatasetGenerationError
 from torch.distributed.elastic.multiprocessing.errors import record
-from .jobs import (NonFiniteLoss, UnsafeCheckpoint, check_finite, check_output_dir, claim_output_dir, end_process_group,
-                         load_rng_state_safely, record_output_entries, resolve_resume, run_settings, save_training_args, write_atomic)
+from .jobs import (check_finite, check_output_dir, claim_output_dir, cpu_ranks, load_rng_state_safely, record_output_entries,
+                         resolve_resume, run_job, run_settings, save_training_args, write_atomic)
 from .data import load_raw_datasets, nonblank_rows
 from .backbones import BIDIRECTIONAL_MODEL_TYPES, MNTP_MODELS, backbone_attn_implementation
 from .model import initialize_peft, resolve_attn_implementation, resolve_dtype
 
 # %% auto #0
 __all__ = ['MASK_TOKEN_TYPES', 'MNTP_MODEL_TYPES', 'CURVE_KEYS', 'MNTP_ARGUMENT_CLASSES', 'MNTP_RESULT_FIELDS', 'USAGE',
-           'EXIT_CODES', 'mntp_tokenizer', 'MNTPCollator', 'group_texts', 'MNTPOutput', 'MaskedNextTokenMixin',
-           'mntp_model_class', 'load_mntp_model', 'add_lora', 'masked_token_accuracy', 'top_guesses', 'StopAfterSteps',
-           'MNTPTrainer', 'save_adapter', 'mntp_curves', 'plot_mntp_curves', 'MNTPArguments', 'mntp_parser',
-           'parse_mntp_config', 'mntp_run_config', 'check_mntp_run', 'train_mntp', 'main']
+           'mntp_tokenizer', 'MNTPCollator', 'group_texts', 'MNTPOutput', 'MaskedNextTokenMixin', 'mntp_model_class',
+           'load_mntp_model', 'add_lora', 'masked_token_accuracy', 'top_guesses', 'StopAfterSteps', 'MNTPTrainer',
+           'save_adapter', 'mntp_curves', 'plot_mntp_curves', 'MNTPArguments', 'mntp_parser', 'parse_mntp_config',
+           'mntp_run_config', 'check_mntp_run', 'train_mntp', 'main']
 
 # %% ../nbs/07_mntp.ipynb #355adbae
 MASK_TOKEN_TYPES = ('blank', 'eos', 'mask')
@@ -458,8 +458,6 @@ Exit status: 0 done; 2 a configuration or input mistake, found before training (
 3 the training loss became NaN or infinite (the line names the last good checkpoint); 4 a checkpoint refused
 as unsafe to load; 1 anything else (a bug: the traceback is kept).'''
 
-EXIT_CODES = {'ConfigError': 2, 'NonFiniteLoss': 3, 'UnsafeCheckpoint': 4}
-
 def _job_helpers():
     "The embedded-name resolvers and the shipped-config lookup that `bg2vec_simcse` uses"
     try: from bg2vec.cli import config_path, resolve_embedded_data, resolve_embedded_model
@@ -472,22 +470,15 @@ def main(argv:list[str]|None=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ('-h', '--help'): print(USAGE); return
     config, overrides = (argv[0], argv[1:]) if not argv[0].startswith('--') else (None, argv)
-    if int(os.environ.get('WORLD_SIZE', '1')) > 1 and not torch.cuda.is_available() and '--use_cpu' not in overrides:
-        overrides = overrides + ['--use_cpu', 'true']   # else Trainer thinks it is not distributed and each rank trains alone
+    overrides = cpu_ranks(overrides)
     import transformers; transformers.logging.set_verbosity_warning()
     config_path, resolve_embedded_data, resolve_embedded_model = _job_helpers()
-    done = False
-    try:
+    def work():
         args = parse_mntp_config(config_path(config) if config else None, overrides)
         check_mntp_run(*args, resolve=False)       # before the embedded model is built or anything is loaded
         resolve_embedded_data(args[1]); resolve_embedded_model(args[0])
         train_mntp(*args)
-        done = True
-    except (ConfigError, NonFiniteLoss, UnsafeCheckpoint) as e:
-        print(f'bg2vec_mntp: error: {e}', file=sys.stderr, flush=True)
-        done = isinstance(e, NonFiniteLoss)   # every rank stops at the same step: wait, then all say why
-        sys.exit(EXIT_CODES[type(e).__name__])
-    finally: end_process_group(barrier=done)
+    run_job('bg2vec_mntp', work)
 
 # %% ../nbs/07_mntp.ipynb #78ed3030
 #| eval: false
