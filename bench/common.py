@@ -8,6 +8,7 @@ import statistics, time
 import torch
 from llm2vec.dataset.dataset import TrainSample
 
+from bg2vec.cached import length_chunks
 from bg2vec.tiny import read_corpus
 
 
@@ -88,6 +89,24 @@ def long_texts(tokenizer, n, min_tokens):
             parts.append(corpus[i % len(corpus)]); i += 1
         out.append(' '.join(parts))
     return out
+
+
+def length_mix(tokenizer, texts, n, lo=10, hi=128, seed=0):
+    "`n` of `texts` cut to token lengths drawn from the bundled corpus' sentence lengths scaled to `lo`..`hi`, in random order"
+    import random
+    lens = [len(ids) for ids in tokenizer(read_corpus(), add_special_tokens=False)['input_ids']]
+    a, b = min(lens), max(lens)
+    rng = random.Random(seed)
+    targets = [round(lo + (rng.choice(lens) - a) * (hi - lo) / (b - a)) for _ in range(n)]
+    ids = tokenizer(texts[:n], add_special_tokens=False)['input_ids']
+    return [tokenizer.decode(x[:t]) for x, t in zip(ids, targets)]
+
+
+def positions(feats, chunk=None):
+    "Token positions a forward pass computes for both views of `feats` (padding included): one pass, or chunks of similar length"
+    mask = torch.cat([feats[0]['attention_mask']] * 2)
+    if not chunk: return mask.numel()
+    return sum(len(rows) * int((mask[rows].sum(0) > 0).sum()) for rows in length_chunks(mask, chunk))
 
 
 def pairs(texts): return [TrainSample(texts=[t, t], label=1.0) for t in texts]

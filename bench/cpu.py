@@ -1,9 +1,11 @@
 """CPU benchmark: bg2vec's code path against llm2vec's, side by side in one run, on the tiny Mistral and Bulgarian sentences.
 
-    python bench/cpu.py [--repeats N] [--texts FILE | --join K] [--compile]
+    python bench/cpu.py [--repeats N] [--texts FILE | --join K] [--compile] [--chunk ROWS ...] [--real-lengths-only]
 
 Prints medians and ratios (reference time / ours) for: collating 128 pairs, encoding 512 sentences, one SimCSE training step,
-and the activation memory of a batch-128 step with the cached loss against the plain one; then where a step's time goes.
+the same step on the texts as they come in real (non-pad) tokens per second, with and without length chunks (`--chunk`, the
+`--length_chunk_size` of a run), and the activation memory of a batch-128 step with the cached loss against the plain one; then
+where a step's time goes.
 --compile adds a training step with compiled decoder layers (`--compile_layers true`), after a warm-up that compiles them."""
 import argparse, json, statistics, subprocess, sys, time
 from pathlib import Path
@@ -13,7 +15,8 @@ from llm2vec import LLM2Vec
 from llm2vec.loss.utils import load_loss as llm2vec_load_loss
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import ReferenceCollator, join_texts, pairs, reference_loss, row, sentences, side_by_side, timed, use_texts  # noqa: E402
+from common import (ReferenceCollator, join_texts, pairs, positions, reference_loss, row, sentences, side_by_side, timed,  # noqa: E402
+                    use_texts)
 from bg2vec.collator import SimCSEDefaultCollator  # noqa: E402
 from bg2vec.loss import load_loss  # noqa: E402
 from bg2vec.model import Bg2Vec, compile_layers, initialize_peft  # noqa: E402
@@ -89,6 +92,33 @@ def bench_step_compiled(repeats):
     return row('the same step, compiled decoder layers', t_ours, t_ref, 'none') + f'  (first step, compiling: {first:.0f} s)'
 
 
+def bench_real_lengths(repeats, chunks):
+    "The SimCSE step on batches of the texts as they come: real (non-pad) tokens per second of each path, same batches"
+    _, _, (ours_m, ref_m, ours_c, ref_c, ours_loss, ref_loss, next_batch, opt) = step_fns()
+
+    def finish(loss): loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
+    paths = {'llm2vec path': lambda b: finish(reference_loss(ref_m, ref_c(b)[0], ref_loss)),
+             'bg2vec, one pass': lambda b: finish(ours_loss(*embed_views(ours_m, ours_c(b)[0])))}
+    for c in chunks:
+        paths[f'bg2vec, length chunks of {c} rows'] = lambda b, c=c: finish(ours_loss(*embed_views(ours_m, ours_c(b)[0], chunk_size=c)))
+    rates, real, one, chunked = {k: [] for k in paths}, 0, 0, {c: 0 for c in chunks}
+    for i in range(repeats + 2):                      # two warm-up batches
+        b = next_batch()
+        feats, _ = ours_c(b)
+        n_real = 2 * int(feats[0]['attention_mask'].sum())
+        real, one = real + n_real, one + positions(feats)
+        for c in chunks: chunked[c] += positions(feats, c)
+        for k, fn in paths.items():
+            t, _ = timed(lambda: fn(b))
+            if i >= 2: rates[k].append(n_real / t)
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    ref = med['llm2vec path']
+    lines = [f'real lengths: SimCSE step, batch 32 as the texts come, LoRA, grad. ckpt.; padding {1 - real / one:.0%} of the '
+             f'positions one pass computes; ' + ', '.join(f'{1 - real / chunked[c]:.0%} in chunks of {c} rows' for c in chunks)]
+    lines += [f'  {k:<40} {v:>9.0f} real tokens/s  ratio {v / ref:5.2f}x' for k, v in med.items()]
+    return '\n'.join(lines)
+
+
 def breakdown(repeats):
     "Median milliseconds of each phase of a step, reference and ours"
     _, _, (ours_m, ref_m, ours_c, ref_c, ours_loss, ref_loss, next_batch, opt) = step_fns()
@@ -145,6 +175,9 @@ def main():
     p.add_argument('--texts', help='UTF-8 file, one text per line, to use instead of the bundled corpus')
     p.add_argument('--join', type=int, help='use texts of this many consecutive bundled sentences each (long texts)')
     p.add_argument('--compile', action='store_true', help='also time a step with compiled decoder layers')
+    p.add_argument('--chunk', type=int, nargs='+', default=[32, 16], help='rows per length chunk in the real-lengths row (of 64 rows: '
+                   '32 pairs, 2 views); several sizes, one line each')
+    p.add_argument('--real-lengths-only', action='store_true', help='only the real-lengths row')
     p.add_argument('--memory-probe', choices=['plain', 'cached'])
     a = p.parse_args()
     global TEXTS
@@ -154,8 +187,10 @@ def main():
     if a.memory_probe: return memory_probe(a.memory_probe)
     print(f'CPU benchmark, torch {torch.__version__}, {torch.get_num_threads()} threads, medians of {a.repeats} runs, texts from '
           f'{source}; ratio = reference time / ours', flush=True)
+    if a.real_lengths_only: return print(bench_real_lengths(a.repeats, a.chunk), flush=True)
     for fn in (bench_collate, bench_encode, bench_step) + ((bench_step_compiled,) if a.compile else ()):
         print(fn(a.repeats), flush=True)
+    print(bench_real_lengths(a.repeats, a.chunk), flush=True)
     print(bench_memory(), flush=True)
     print('\nwhere a training step goes (batch 32, LoRA, gradient checkpointing)\n' + breakdown(a.repeats), flush=True)
 

@@ -1,9 +1,12 @@
 """GPU benchmark: a Mistral-7B-shaped encoder with random weights (no download), bf16, LoRA r 16, batch 128 x 128 tokens,
-gradient checkpointing; bg2vec's path against llm2vec's, plain and cached loss, and encode throughput.
+gradient checkpointing; bg2vec's path against llm2vec's, plain and cached loss, and encode throughput. Then "real lengths":
+one batch whose token lengths follow the bundled corpus' sentence lengths scaled to 10-128 tokens, in real (non-pad) tokens per
+second, for llm2vec's path and ours in one pass and in chunks of rows of similar length (`--length_chunk_size`).
 
     python bench/gpu.py [--steps 3] [--json OUT.json]      # on one GPU, a few minutes
     python bench/gpu.py --small                            # a tiny shape, to check the script anywhere
     python bench/gpu.py --no-compile                       # without the rows for compiled decoder layers
+    python bench/gpu.py --real_steps 2 --length_chunks 64 32   # the real-lengths rows (these are the defaults)
 
 MFU counts 4 N FLOPs per token (N = parameters of the base model; forward 2N + backward through activations 2N, the LoRA
 weight gradients being negligible), as the performance issue asks, against the card's dense bf16 peak."""
@@ -17,7 +20,7 @@ from llm2vec.models import MistralBiModel
 from transformers import MistralConfig
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import ReferenceCollator, long_texts, pairs, reference_loss, sentences, sync, to_device  # noqa: E402
+from common import ReferenceCollator, length_mix, long_texts, pairs, positions, reference_loss, sentences, sync, to_device  # noqa: E402
 from bg2vec.collator import SimCSEDefaultCollator  # noqa: E402
 from bg2vec.loss import load_loss  # noqa: E402
 from bg2vec.model import Bg2Vec, compile_layers, fuse_rms_norm, initialize_peft  # noqa: E402
@@ -77,6 +80,8 @@ def main():
     p.add_argument('--mini', type=int, default=32, help='cached loss mini-batch')
     p.add_argument('--encode_n', type=int, default=2048)
     p.add_argument('--no-compile', dest='compile', action='store_false', help='skip the compiled-layer rows')
+    p.add_argument('--real_steps', type=int, default=2, help='timed steps of each real-lengths row (after one warm-up)')
+    p.add_argument('--length_chunks', type=int, nargs='*', default=[64, 32], help='rows per length chunk, one row each')
     p.add_argument('--json')
     a = p.parse_args()
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -108,6 +113,19 @@ def main():
         feats, _ = coll_ours(batch())
         with amp, disable_input_dtype_casting(ours, active=device == "cuda"): finish(loss_ours(*embed_views(ours, to_device(feats, device))))
 
+    # real lengths: one fixed batch, so that every path sees the same tokens
+    mix = pairs(length_mix(tok, texts, a.batch))
+    mix_feats = coll_ours(mix)[0]
+    mix_real = 2 * int(mix_feats[0]['attention_mask'].sum())
+
+    def step_ref_mix():
+        feats, _ = coll_ref(mix); finish(reference_loss(ref, to_device(feats, device), loss_ref))
+
+    def step_ours_mix(chunk=None):
+        feats, _ = coll_ours(mix)
+        with amp, disable_input_dtype_casting(ours, active=device == "cuda"):
+            finish(loss_ours(*embed_views(ours, to_device(feats, device), chunk_size=chunk)))
+
     def step_cached():
         feats, _ = coll_ours(batch())
         with amp, disable_input_dtype_casting(ours, active=device == "cuda"): cached_step(ours, to_device(feats, device), loss_ours, a.mini)
@@ -129,6 +147,21 @@ def main():
               flush=True)
         save()
 
+    real = res.setdefault('real lengths', {'batch': a.batch, 'real_tokens': mix_real, 'positions_one_pass': positions(mix_feats),
+                                           'lengths 10/50/90/max': [int(mix_feats[0]['attention_mask'].sum(1).float().quantile(q))
+                                                                     for q in (.1, .5, .9, 1.)]})
+
+    def run_real(name, fn, chunk=None):
+        ours.train()
+        t, mem = measure(fn, a.real_steps, device, name)
+        pos = positions(mix_feats, chunk)
+        real[name] = dict(seconds=t, real_tokens_per_s=mix_real / t, positions=pos, padding=1 - mix_real / pos,
+                          mfu_real_tokens=4 * n_params * mix_real / t / peak, peak_gib=mem)
+        ratio = real[name]['real_tokens_per_s'] / real['llm2vec path']['real_tokens_per_s'] if 'llm2vec path' in real else 1.
+        print(f"real lengths, {name:<26} {t:7.3f} s/step  {mix_real/t:9.0f} real tok/s  {ratio:5.2f}x  padding "
+              f"{real[name]['padding']:4.0%}  MFU(real) {real[name]['mfu_real_tokens']*100:5.1f}%  peak {mem:6.1f} GiB", flush=True)
+        save()
+
     def run_encode(name, m):
         m.eval()
         t0 = time.perf_counter(); m.encode(sents[:256], batch_size=128, show_progress_bar=False, device=device)
@@ -143,10 +176,15 @@ def main():
     # the reference first: ours and the reference share the weights, and ours fuses the norms in place
     run_step('llm2vec path', step_ref)
     e_ref = run_encode('llm2vec encode', ref)
+    print(f"real-lengths batch: {a.batch} pairs, {mix_real} real tokens (both views) of {real['positions_one_pass']} positions; "
+          f"lengths at 10/50/90%/max {real['lengths 10/50/90/max']}", flush=True)
+    run_real('llm2vec path', step_ref_mix)
     print(f'fused RMSNorm layers: {fuse_rms_norm(ours.model)}', flush=True)
     run_step('bg2vec path', step_ours)
     run_step(f'bg2vec cached loss (mini {a.mini})', step_cached)
     e_ours = run_encode('bg2vec encode', ours)
+    run_real('bg2vec, one pass', step_ours_mix)
+    for c in a.length_chunks: run_real(f'bg2vec, chunks of {c} rows', lambda c=c: step_ours_mix(c), c)
     if a.compile:   # regional compilation (`--compile_layers true`): the same weights, decoder layers compiled in place
         print(f'compiled decoder layers: {compile_layers(ours.model)}', flush=True)
         run_step('bg2vec path, compiled layers', step_ours)
@@ -164,6 +202,9 @@ def main():
         print(f"compiled layers: step ratio {res['step ratio, compiled layers']:.2f}x, MFU "
               f"{res['bg2vec path, compiled layers']['mfu']*100:.1f}%, encode ratio {res['encode ratio, compiled layers']:.2f}x "
               f"(warm-ups incl. compilation: {', '.join(f'{v:.0f} s' for v in res['compile warm-up seconds'].values())})")
+    best = max((k for k in real if k.startswith('bg2vec')), key=lambda k: real[k]['real_tokens_per_s'])
+    real['best ratio (real tokens/s, bg2vec / llm2vec)'] = real[best]['real_tokens_per_s'] / real['llm2vec path']['real_tokens_per_s']
+    print(f"real lengths: {best} at {real['best ratio (real tokens/s, bg2vec / llm2vec)']:.2f}x llm2vec's real tokens/s (goal >= 2.5x)")
     res['encode min cosine vs llm2vec'] = torch.nn.functional.cosine_similarity(e_ours, e_ref).min().item()
     print(f"encode agreement with llm2vec (bf16): min cosine {res['encode min cosine vs llm2vec']:.4f}")
     res.update(device=torch.cuda.get_device_name() if device == 'cuda' else 'cpu', attention=attn, params=n_params,
