@@ -3,7 +3,8 @@ the tiny encoder in bf16 on the GPU (flash-attention 2 where installed, else sdp
 SimCSE step with the cached loss runs on the GPU; encode with a float32 adapter on the bf16 model (autocast) agrees with llm2vec's
 encode; compiled decoder layers replay their dropout masks from the same random state, with and without gradients (judged
 against the gap between two seeds, since bf16 graphs fused differently round differently), and the cached loss through them
-gives the plain step's gradients within bf16 tolerance."""
+gives the plain step's gradients within bf16 tolerance; the tiny Gemma-2 (eager, for its soft-cap) and Qwen2 read both ways
+and encode in bf16 as in fp32 on the CPU; and a batch forwarded in length chunks gives the one-pass embeddings."""
 import warnings
 
 import torch
@@ -80,4 +81,30 @@ assert abs(plain.item() - cached.item()) < 2e-2 * max(1., abs(plain.item())), (p
 assert worst < 5e-2, worst
 print(f'compiled layers, cached loss vs plain step: loss {plain.item():.4f} vs {cached.item():.4f}, '
       f'largest relative LoRA gradient difference {worst:.2e}')
+# 3. the other backbones on the GPU, bf16: Gemma-2 (loaded on the eager kernel for its soft-cap) and the fixed Qwen2 read both ways
+#    and encode as their fp32 CPU twins do
+from bg2vec.test_utils import first_position_shift
+from bg2vec.tiny import save_tiny_backbone
+for mt in ('gemma2', 'qwen2'):
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        ref = Bg2Vec.from_pretrained(str(save_tiny_backbone(mt)), pooling_mode='mean', max_length=64, torch_dtype='float32')
+        dev = Bg2Vec.from_pretrained(str(save_tiny_backbone(mt)), pooling_mode='mean', max_length=64, torch_dtype='bfloat16',
+                                     attn_implementation='sdpa').to('cuda')
+    assert (mt != 'gemma2') or dev.model.config._attn_implementation == 'eager', dev.model.config._attn_implementation
+    shift = first_position_shift(dev, texts[0])
+    cos = torch.nn.functional.cosine_similarity(dev.encode(texts, show_progress_bar=False, device='cuda'),
+                                                ref.encode(texts, show_progress_bar=False, device='cpu'))
+    assert shift > 0 and cos.min() > 0.98, (mt, shift, cos.min())
+    print(f'{mt} on GPU ({dev.model.config._attn_implementation}, bf16): first-token shift {shift:.3f}, min cosine vs CPU fp32 {cos.min():.4f}')
+
+# 4. a random batch forwarded in length chunks gives the one-pass embeddings on the GPU too (dropout off)
+eager = Bg2Vec.from_pretrained(tiny, peft_model_name_or_path=mntp, merge_peft=True, torch_dtype='bfloat16', pooling_mode='mean',
+                               max_length=64).to('cuda').eval()
+with torch.no_grad():
+    one = torch.cat(embed_views(eager, feats)).float()
+    chunked = torch.cat(embed_views(eager, feats, chunk_size=16)).float()
+cos = torch.nn.functional.cosine_similarity(one, chunked)
+assert cos.min() > 0.998, cos.min()
+print(f'length chunks of 16 rows vs one pass (bf16, eval): min cosine {cos.min():.5f}')
 print('cuda checks passed')
