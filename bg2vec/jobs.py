@@ -80,7 +80,7 @@ def run_settings(fields:dict, # {group: field names}: the settings that change w
                  training_args:TrainingArguments, **groups, # the argument objects, by group name
                 ) -> dict:
     "A run's settings, as its checkpoints record them: each field's value (enums by value), and the global batch size"
-    cfg = {name: getattr(getattr(groups[g], name, None), 'value', getattr(groups[g], name, None))
+    cfg = {name: getattr(getattr(groups[g], name), 'value', getattr(groups[g], name))   # a name no group has is a bug: it raises
            for g, names in fields.items() for name in names}
     cfg['global_batch_size'] = training_args.per_device_train_batch_size * training_args.world_size
     return json.loads(json.dumps(cfg, default=str))
