@@ -319,6 +319,9 @@ def encode_multi_process(encoder, # a `Bg2Vec` (or `LLM2Vec`) encoder
 def compile_layers(model:torch.nn.Module, **kwargs) -> int:
     "Compile every decoder layer of `model` in place with `torch.compile` (dynamic shapes); returns how many"
     kwargs.setdefault('dynamic', True)
+    cfg = torch._dynamo.config   # the layers share one code object, and each model adds its graphs to it (grad / no grad, ...);
+    name = 'recompile_limit' if hasattr(cfg, 'recompile_limit') else 'cache_size_limit'   # past the limit, calls run eager and
+    setattr(cfg, name, max(getattr(cfg, name), 64))   # draw other dropout masks than the compiled graph: the replay breaks
     layers = [m for m in model.modules() if type(m).__name__.endswith('DecoderLayer')]
     for m in layers: m.compile(**kwargs)
     return len(layers)
