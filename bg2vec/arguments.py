@@ -13,7 +13,7 @@ from typing import Optional
 from transformers import HfArgumentParser, TrainingArguments
 
 # %% auto #0
-__all__ = ['POOLING_MODES', 'ARGUMENT_CLASSES', 'ConfigError', 'require', 'ModelArguments', 'DataTrainingArguments',
+__all__ = ['POOLING_MODES', 'Bg2VecTrainingArguments', 'ARGUMENT_CLASSES', 'RENAMED_FIELDS', 'REMOVED_FIELDS', 'rename_fields', 'ConfigError', 'require', 'ModelArguments', 'DataTrainingArguments',
            'CustomArguments', 'simcse_parser', 'known_fields', 'check_training', 'check_arguments', 'parse_config']
 
 # %% ../nbs/90_arguments.ipynb #3be01bd1
@@ -116,7 +116,38 @@ class CustomArguments:
                     'a positive number of rows per chunk, or null for one forward pass over the whole batch')
 
 # %% ../nbs/90_arguments.ipynb #b3ed1097
-ARGUMENT_CLASSES = (ModelArguments, DataTrainingArguments, TrainingArguments, CustomArguments)
+@dataclass
+class Bg2VecTrainingArguments(TrainingArguments):
+    "`transformers.TrainingArguments`, plus the one field of transformers 4 that bg2vec's jobs still read"
+    overwrite_output_dir: bool = field(default=False, metadata={'help': (
+        'Let a rerun replace a finished run of the same job in output_dir (only what that job wrote); '
+        'transformers 5 dropped this field, bg2vec keeps it')})
+
+ARGUMENT_CLASSES = (ModelArguments, DataTrainingArguments, Bg2VecTrainingArguments, CustomArguments)
+
+# transformers 4 names in llm2vec-era configs: renamed ones are read under their new name, removed ones refused with a reason
+RENAMED_FIELDS = {'evaluation_strategy': 'eval_strategy', 'no_cuda': 'use_cpu', 'warmup_ratio': 'warmup_steps',
+                  'per_gpu_train_batch_size': 'per_device_train_batch_size', 'per_gpu_eval_batch_size': 'per_device_eval_batch_size',
+                  'push_to_hub_model_id': 'hub_model_id', 'push_to_hub_token': 'hub_token'}
+REMOVED_FIELDS = {'logging_dir': 'logs go where report_to sends them',
+                  'save_safetensors': 'checkpoints are always safetensors', 'use_mps_device': 'the device is found by itself',
+                  'fp16_backend': 'use fp16 or bf16', 'half_precision_backend': 'use fp16 or bf16',
+                  'group_by_length': 'not supported', 'include_inputs_for_metrics': 'use include_for_metrics'}
+
+def rename_fields(data:dict, source:str='the configuration') -> dict:
+    "`data` with transformers 4 field names mapped to transformers 5's (`RENAMED_FIELDS`); a removed one is a `ConfigError`"
+    out = dict(data)
+    for old, new in RENAMED_FIELDS.items():
+        if old not in out: continue
+        if new in data and not (old == 'warmup_ratio' and not data[new]):
+            raise ConfigError(f'{source}: both {old} (its transformers 4 name) and {new} are set; keep {new}')
+        value = out.pop(old)
+        if old == 'warmup_ratio':
+            require(isinstance(value, (int, float)) and 0 <= value < 1, old, value, 'a share of the steps in [0, 1)')
+        out[new] = value
+    for old, why in REMOVED_FIELDS.items():
+        if old in out: raise ConfigError(f'{source}: {old} was removed in transformers 5 ({why}); delete it')
+    return out
 
 def simcse_parser() -> HfArgumentParser:
     "An `HfArgumentParser` over (model, data, training, custom) arguments, in that order"
@@ -182,6 +213,8 @@ def parse_config(config:str|Path|dict|None=None, # a JSON file, or a dict of fie
         except UnicodeDecodeError as e: raise ConfigError(f'{source} is not UTF-8 text (byte {e.start + 1}); save it as UTF-8') from None
         except json.JSONDecodeError as e: raise ConfigError(f'{source} is not valid JSON: {e}') from None
         if not isinstance(data, dict): raise ConfigError(f'{source}: expected a JSON object of fields, found {type(data).__name__}')
+    data = rename_fields(data, source)
+    overrides = [f'--{RENAMED_FIELDS[o[2:]]}' if o.startswith('--') and o[2:] in RENAMED_FIELDS else o for o in overrides]
     known = known_fields(classes)
     unknown = [k for k in data if k not in known]
     if unknown:

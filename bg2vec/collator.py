@@ -10,14 +10,28 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from llm2vec import LLM2Vec
-from llm2vec.dataset.dataset import TrainSample
+from dataclasses import dataclass
 
 # %% auto #0
-__all__ = ['SEPARATOR', 'backend_settings', 'prefix_specials', 'token_ids', 'pad_rows', 'tokenize_rows', 'last_n_mask',
+__all__ = ['DataSample', 'TrainSample', 'SEPARATOR', 'backend_settings', 'prefix_specials', 'token_ids', 'pad_rows', 'tokenize_rows', 'last_n_mask',
            'batch_tokenize', 'pool', 'SimCSEDefaultCollator']
 
 # %% ../nbs/03_collator.ipynb #ac1de449
+@dataclass
+class DataSample:
+    "One row of a paired dataset: a query and its positive (and optionally a hard negative), as in `llm2vec`"
+    id_: int
+    query: str
+    positive: str
+    negative: str|None = None
+    task_name: str|None = None
+
+class TrainSample:
+    "The texts of one training example (for SimCSE, a sentence twice) and its label; `llm2vec`'s class, same fields"
+    def __init__(self, guid:str='', texts:list[str]|None=None, label:int|float=0):
+        self.guid, self.texts, self.label = guid, texts, label
+    def __repr__(self): return f'TrainSample(texts={self.texts!r}, label={self.label!r})'
+
 SEPARATOR = '!@#$%^&*()'
 
 @contextlib.contextmanager
@@ -84,27 +98,24 @@ def last_n_mask(width:int, n:torch.Tensor) -> torch.Tensor:
     return (torch.arange(width) >= (width - n).unsqueeze(1)).long()
 
 # %% ../nbs/03_collator.ipynb #268d34c8
-def batch_tokenize(tokenizer, # a Hugging Face tokenizer padding on the left, as `llm2vec` sets it
+def prompt_length(tokenizer, prompt:str, max_length:int=512) -> int:
+    "Tokens of `prompt` tokenized alone, specials in front included and a trailing special excluded: sentence-transformers' rule"
+    ids = token_ids(tokenizer, [prompt], max_length)[0]
+    if ids and ids[-1] in set(tokenizer.all_special_ids): ids = ids[:-1]
+    return len(ids)
+
+def batch_tokenize(tokenizer, # a Hugging Face tokenizer padding on the left
                    texts:list[str], # texts, optionally 'instruction!@#$%^&*()text'
                    max_length:int=512, # truncate to this many tokens
                   ) -> dict:
-    "`llm2vec.LLM2Vec.tokenize` in one or two batched tokenizer calls: `input_ids`, `attention_mask` and `embed_mask`"
-    parts = [t.split(SEPARATOR) for t in texts]
-    k = prefix_specials(tokenizer)      # special tokens only in front: look k tokens further, and a cut text is counted too
-    enc, seen = tokenize_rows(tokenizer, [''.join(p) for p in parts], max_length, look_ahead=k or 0)
-    n_special = k if k is not None else tokenizer.num_special_tokens_to_add(pair=False)
-    # how many tokens to pool over, as llm2vec counts them: the text after the separator, tokenized alone, cut at max_length
-    n, count = [0] * len(texts), []
-    for i, p in enumerate(parts):
-        if len(p) < 2: continue                                    # no separator: nothing to pool (llm2vec's rule)
-        if p[0] == '' and len(p) == 2 and (k is not None or seen[i] < max_length):   # '<sep>text': the text is the whole row
-            n[i] = seen[i] - n_special
-        else: count.append(i)                                      # an instruction (or a cut row, without look-ahead)
-    if count:
-        for i, x in zip(count, token_ids(tokenizer, [parts[i][1] for i in count], max_length, add_special_tokens=False)):
-            n[i] = len(x)
-    n = torch.tensor(n)
-    enc['embed_mask'] = last_n_mask(enc['input_ids'].shape[1], n)
+    "`input_ids`, `attention_mask` and `embed_mask` (the tokens to pool: every real token after the instruction) in one batched call"
+    parts = [t.split(SEPARATOR, 1) for t in texts]
+    enc, _ = tokenize_rows(tokenizer, [''.join(p) for p in parts], max_length)
+    # the instruction's tokens, counted as sentence-transformers counts a prompt; no instruction: every real token is pooled
+    cache = {}
+    skip = [0 if len(p) < 2 or not p[0] else cache.setdefault(p[0], prompt_length(tokenizer, p[0], max_length)) for p in parts]
+    real = enc['attention_mask'].sum(1)
+    enc['embed_mask'] = last_n_mask(enc['input_ids'].shape[1], (real - torch.tensor(skip, dtype=real.dtype)).clamp(min=0))
     return enc
 
 # %% ../nbs/03_collator.ipynb #39127516
@@ -130,9 +141,9 @@ def pool(last_hidden_state:torch.Tensor, # (batch, length, hidden), padded on th
 
 # %% ../nbs/03_collator.ipynb #d947a40f
 def _fast_tokenize(tokenize:Callable) -> Callable:
-    "Replace llm2vec's per-text `LLM2Vec.tokenize` by `batch_tokenize` with the same tokenizer; other functions unchanged"
+    "Replace llm2vec's per-text `LLM2Vec.tokenize` (in the legacy environment) by `batch_tokenize`; other functions unchanged"
     owner = getattr(tokenize, '__self__', None)
-    if isinstance(owner, LLM2Vec) and getattr(tokenize, '__func__', None) is LLM2Vec.tokenize:
+    if type(owner).__name__ == 'LLM2Vec' and getattr(tokenize, '__func__', None) is getattr(type(owner), 'tokenize', None):
         return lambda texts: batch_tokenize(owner.tokenizer, texts, owner.max_length)
     return tokenize
 

@@ -12,9 +12,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import torch
 from datasets import Dataset, DatasetDict, IterableDataset, IterableDatasetDict, load_dataset
-from llm2vec.dataset.dataset import Dataset as L2VDataset, TrainSample
 
 from .arguments import DataTrainingArguments, ModelArguments
+from .collator import TrainSample
 
 # %% auto #0
 __all__ = ['LLM2VEC_TEXT_DATASETS', 'check_data_file', 'split_validation', 'load_raw_datasets', 'nonblank_rows', 'PairedDataset',
@@ -112,7 +112,7 @@ def nonblank_rows(data:Dataset, column:str='text') -> np.ndarray:
     return np.flatnonzero(keep.to_numpy(zero_copy_only=False))
 
 # %% ../nbs/00_data.ipynb #14dbbaec
-class PairedDataset(L2VDataset):
+class PairedDataset(torch.utils.data.Dataset):
     "SimCSE pairs `(t, t)` read lazily from the non-blank rows of an Arrow-backed `datasets.Dataset`"
     def __init__(self, data:Dataset, # e.g. `load_raw_datasets(...)['train']`
                  text_column:str='text'):

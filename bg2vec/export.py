@@ -13,13 +13,13 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['ST_MODULE_FILE', 'BASE_LICENCES', 'RUN_RECORD', 'EVALUATION', 'MTEB_SCORES', 'BG2VEC_URL', 'EVAL_KEYS', 'PUSH_IGNORE',
+__all__ = ['ST_MODULE_FILE', 'ST_POOLING', 'ST_MODULES', 'st_prompt', 'BASE_LICENCES', 'RUN_RECORD', 'EVALUATION', 'MTEB_SCORES', 'BG2VEC_URL', 'EVAL_KEYS', 'PUSH_IGNORE',
            'encoder_settings', 'export_sentence_transformers', 'max_embedding_gap', 'describe_hardware',
            'package_versions', 'run_card_fields', 'base_licence', 'hub_name', 'display_name', 'usage_snippets',
            'write_model_card', 'HubUnavailable', 'hub_offline', 'check_hub_push', 'push_encoder', 'main']
 
 # %% ../nbs/08_export.ipynb #e1ed5ade
-ST_MODULE_FILE = 'bg2vec_st_modules.py'   # the name of `bg2vec/st_modules.py` inside an exported folder
+ST_MODULE_FILE = 'bg2vec_st_modules.py'   # the module that exports of bg2vec 0.1 shipped (it needed llm2vec); removed on export
 
 def encoder_settings(output_dir) -> dict:
     "The llm2vec settings (`llm2vec_config.json`) of the encoder folder `output_dir`; a clear error when it is not one"
@@ -35,31 +35,61 @@ def encoder_settings(output_dir) -> dict:
     return json.loads((d / 'llm2vec_config.json').read_text())
 
 # %% ../nbs/08_export.ipynb #3903da41
+ST_POOLING = {'mean': 'mean', 'last_token': 'lasttoken'}   # bg2vec's pooling modes that sentence-transformers' Pooling has
+ST_MODULES = {'transformer': 'sentence_transformers.base.modules.transformer.Transformer',
+              'pooling': 'sentence_transformers.sentence_transformer.modules.pooling.Pooling',
+              'normalize': 'sentence_transformers.base.modules.normalize.Normalize'}
+
+def st_prompt(instruction:str) -> str:
+    "An instruction as a sentence-transformers prompt: the text `Bg2Vec` reads for `[instruction, text]` is `prompt + text`"
+    return f'{instruction.strip()} ' if instruction.strip() else ''
+
+def _write_json(path:Path, content):
+    path.parent.mkdir(exist_ok=True)
+    if path.is_symlink(): path.unlink()   # never write through a link into a file elsewhere
+    path.write_text(json.dumps(content, indent=2, ensure_ascii=False) + '\n', encoding='utf-8')
+
 def export_sentence_transformers(output_dir, # an encoder folder (`save_encoder`, `bg2vec_simcse`)
                                  prompts:dict|None=None, # named instructions, e.g. {'query': 'Намери пасаж, който отговаря:'}
                                  default_prompt_name:str|None=None, # the prompt `encode` uses when it is given none
+                                 normalize:bool=False, # end in a `Normalize` module (unit-length embeddings)
                                 ) -> list[str]:
-    "Add what `SentenceTransformer(output_dir, trust_remote_code=True)` loads to `output_dir`; returns the names written"
+    "Make `output_dir` a standard sentence-transformers folder (stock modules, no remote code); returns the names written"
     d, cfg = Path(output_dir), encoder_settings(output_dir)
-    if cfg.get('pooling_mode', 'mean') != 'mean':
-        raise ValueError(f"{d}: pooling_mode={cfg['pooling_mode']!r}; the sentence-transformers export supports 'mean' only")
+    mode = cfg.get('pooling_mode', 'mean')
+    if mode not in ST_POOLING:
+        raise ValueError(f"{d}: pooling_mode={mode!r}; the sentence-transformers export supports {sorted(ST_POOLING)}")
     if default_prompt_name is not None and default_prompt_name not in (prompts or {}):
         raise ValueError(f'default_prompt_name={default_prompt_name!r} is not one of the prompts {sorted(prompts or {})}')
-    stem = Path(ST_MODULE_FILE).stem
-    shutil.copyfile(Path(str(files('bg2vec'))) / 'st_modules.py', d / ST_MODULE_FILE)
+    model_cfg = json.loads((d / 'config.json').read_text(encoding='utf-8'))
+    if model_cfg.get('is_causal', True):
+        raise ValueError(f'{d / "config.json"} does not say is_causal: false; a bidirectional encoder saved by bg2vec does')
+    from transformers import AutoTokenizer   # the tokenizer as sentence-transformers reads it: left padding, a pad token, the length
+    tok = AutoTokenizer.from_pretrained(str(d))
+    if tok.pad_token is None: tok.pad_token = tok.eos_token
+    tok.padding_side, tok.model_max_length = 'left', cfg.get('max_length', 512)
+    for name in ('tokenizer_config.json', 'tokenizer.json', 'special_tokens_map.json'):
+        if (d / name).is_symlink(): (d / name).unlink()
+    written = [Path(p).name for p in tok.save_pretrained(str(d))]
+    modules = [{'idx': 0, 'name': '0', 'path': '', 'type': ST_MODULES['transformer']},
+               {'idx': 1, 'name': '1', 'path': '1_Pooling', 'type': ST_MODULES['pooling']}]
+    if normalize: modules.append({'idx': 2, 'name': '2', 'path': '2_Normalize', 'type': ST_MODULES['normalize']})
     configs = {
-        'sentence_bert_config.json': {'max_seq_length': cfg.get('max_length', 512), 'doc_max_length': cfg.get('doc_max_length', 400),
-                                      'transformer_task': 'feature-extraction', 'unpad_inputs': False},
-        '1_Pooling/config.json': {'embedding_dimension': json.loads((d / 'config.json').read_text())['hidden_size'],
-                                  'pooling_mode': 'mean', 'include_prompt': not cfg.get('skip_instruction', True)},
-        'config_sentence_transformers.json': {'model_type': 'SentenceTransformer', 'prompts': dict(prompts or {}),
+        'sentence_bert_config.json': {'transformer_task': 'feature-extraction',
+                                      'modality_config': {'text': {'method': 'forward', 'method_output_name': 'last_hidden_state'}},
+                                      'module_output_name': 'token_embeddings'},
+        '1_Pooling/config.json': {'embedding_dimension': model_cfg['hidden_size'], 'pooling_mode': ST_POOLING[mode],
+                                  'include_prompt': not cfg.get('skip_instruction', True)},
+        **({'2_Normalize/config.json': {'module_input_name': 'sentence_embedding', 'module_output_name': 'sentence_embedding'}}
+           if normalize else {}),
+        'config_sentence_transformers.json': {'model_type': 'SentenceTransformer',
+                                              'prompts': {k: st_prompt(v) for k, v in (prompts or {}).items()},
                                               'default_prompt_name': default_prompt_name, 'similarity_fn_name': 'cosine'},
-        'modules.json': [{'idx': 0, 'name': '0', 'path': '', 'type': f'{stem}.Bg2VecTransformer'},
-                         {'idx': 1, 'name': '1', 'path': '1_Pooling', 'type': f'{stem}.Bg2VecPooling'}]}   # last: it switches the route
-    for name, content in configs.items():
-        (d / name).parent.mkdir(exist_ok=True)
-        (d / name).write_text(json.dumps(content, indent=2, ensure_ascii=False) + '\n', encoding='utf-8')
-    return [ST_MODULE_FILE, *configs]
+        'modules.json': modules}   # last: it switches the route
+    if not normalize and (d / '2_Normalize').is_dir() and not (d / '2_Normalize').is_symlink(): shutil.rmtree(d / '2_Normalize')
+    (d / ST_MODULE_FILE).unlink(missing_ok=True)   # the module an earlier bg2vec shipped: the stock modules replace it
+    for name, content in configs.items(): _write_json(d / name, content)
+    return [*dict.fromkeys(written), *configs]
 
 # %% ../nbs/08_export.ipynb #e91c79be
 def max_embedding_gap(st_model, # a `SentenceTransformer` loaded from an exported folder
@@ -69,7 +99,8 @@ def max_embedding_gap(st_model, # a `SentenceTransformer` loaded from an exporte
                       device:str='cpu') -> float:
     "Largest absolute difference between `encoder`'s and `st_model`'s embeddings of `texts`"
     ours = encoder.encode([[instruction, t] for t in texts] if instruction else texts, show_progress_bar=False, device=device)
-    theirs = st_model.encode(texts, prompt=instruction, convert_to_tensor=True, device=device, show_progress_bar=False)
+    theirs = st_model.encode(texts, prompt=st_prompt(instruction) if instruction else None, convert_to_tensor=True, device=device,
+                             show_progress_bar=False)
     return (torch.as_tensor(ours).float().cpu() - theirs.float().cpu()).abs().max().item()
 
 # %% ../nbs/08_export.ipynb #c0055ab5
@@ -78,7 +109,7 @@ def describe_hardware(world_size:int=1) -> str:
     if torch.cuda.is_available(): return f'{world_size} x {torch.cuda.get_device_name()}'
     return f'CPU ({os.cpu_count()} cores)' + (f', {world_size} processes' if world_size > 1 else '')
 
-def package_versions(names=('bg2vec', 'torch', 'transformers', 'llm2vec', 'peft', 'accelerate')) -> dict:
+def package_versions(names=('bg2vec', 'torch', 'transformers', 'peft', 'accelerate', 'sentence-transformers')) -> dict:
     "Installed versions of `names` (None where missing)"
     def v(n):
         try: return version(n)
@@ -111,7 +142,7 @@ def run_card_fields(model_args, data_args, training_args, custom_args, # the fou
               cached_mini_batch_size=custom_args.cached_mini_batch_size, length_chunk_size=custom_args.length_chunk_size,
               learning_rate=training_args.learning_rate,
               lr_scheduler_type=_value(training_args.lr_scheduler_type), warmup_steps=training_args.warmup_steps,
-              warmup_ratio=training_args.warmup_ratio, weight_decay=training_args.weight_decay, optim=_value(training_args.optim),
+              weight_decay=training_args.weight_decay, optim=_value(training_args.optim),
               adam_beta1=training_args.adam_beta1, adam_beta2=training_args.adam_beta2, adam_epsilon=training_args.adam_epsilon,
               max_grad_norm=training_args.max_grad_norm, max_steps=training_args.max_steps,
               num_train_epochs=None if training_args.max_steps > 0 else training_args.num_train_epochs,   # max_steps wins
@@ -141,24 +172,20 @@ def display_name(name:str|None) -> str:
 # %% ../nbs/08_export.ipynb #aea6a5c1
 def usage_snippets(repo:str, # what the snippets load: a hub name or a folder
                    pooling_mode:str='mean', max_length:int=512) -> dict:
-    "Code that loads the encoder in `repo` with bg2vec, llm2vec and sentence-transformers, and encodes two texts"
+    "Code that loads the encoder in `repo` with sentence-transformers and with bg2vec, and encodes two texts"
     texts = "['София е столицата на България.', 'Столицата на България е София.']"
     kw = f"pooling_mode='{pooling_mode}', max_length={max_length}"
     return {
         'sentence-transformers': f"""from sentence_transformers import SentenceTransformer
 
-model = SentenceTransformer('{repo}', trust_remote_code=True)   # the bidirectional attention is code in the repository
+model = SentenceTransformer('{repo}')   # stock modules: the bidirectional switch is in config.json
 embeddings = model.encode({texts})
-queries = model.encode(['Коя е столицата на България?'], prompt='Намери изречение, което отговаря на въпроса:')""",
+queries = model.encode(['Коя е столицата на България?'], prompt='Намери изречение, което отговаря на въпроса: ')""",
         'bg2vec': f"""from bg2vec import Bg2Vec
 
 encoder = Bg2Vec.from_pretrained('{repo}', {kw})
 embeddings = encoder.encode({texts})
-queries = encoder.encode([['Намери изречение, което отговаря на въпроса:', 'Коя е столицата на България?']])""",
-        'llm2vec': f"""from llm2vec import LLM2Vec
-
-encoder = LLM2Vec.from_pretrained('{repo}', {kw})
-embeddings = encoder.encode({texts})"""}
+queries = encoder.encode([['Намери изречение, което отговаря на въпроса:', 'Коя е столицата на България?']])"""}
 
 # %% ../nbs/08_export.ipynb #952f49c4
 RUN_RECORD, EVALUATION, MTEB_SCORES = 'bg2vec_run.json', 'evaluation.json', 'mteb.json'
@@ -253,7 +280,7 @@ An instruction (a sentence-transformers `prompt`) shapes the embedding but is le
 
 """ + '\n\n'.join(f'### {name}\n\n```python\n{code}\n```' for name, code in snippets.items()) + f"""
 
-sentence-transformers needs `pip install "sentence-transformers>=5.7,<6" llm2vec`; bg2vec brings llm2vec with it.
+The folder is a standard sentence-transformers (>= 6) folder: it needs no remote code.
 
 ## Licence
 

@@ -14,23 +14,23 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 from peft import PeftModel
-from transformers import (AutoConfig, AutoTokenizer, DataCollatorForLanguageModeling, HfArgumentParser, PreTrainedTokenizerBase,
+from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, DataCollatorForLanguageModeling, HfArgumentParser, PreTrainedTokenizerBase,
                           Trainer, TrainerCallback, TrainingArguments, set_seed)
 from transformers.utils import ModelOutput
 
-from .arguments import ConfigError, DataTrainingArguments, ModelArguments, check_training, parse_config
+from .arguments import Bg2VecTrainingArguments, ConfigError, DataTrainingArguments, ModelArguments, check_training, parse_config
 from datasets import IterableDataset
 from datasets.exceptions import DatasetGenerationError
 from torch.distributed.elastic.multiprocessing.errors import record
 from .jobs import (check_finite, check_output_dir, claim_output_dir, cpu_ranks, load_rng_state_safely, record_output_entries,
                          resolve_resume, run_job, run_settings, save_training_args, write_atomic)
 from .data import load_raw_datasets, nonblank_rows
-from .backbones import BIDIRECTIONAL_MODEL_TYPES, MNTP_MODELS, backbone_attn_implementation
+from .backbones import BIDIRECTIONAL_MODEL_TYPES, backbone_attn_implementation, make_bidirectional
 from .model import initialize_peft, resolve_attn_implementation, resolve_dtype
 
 # %% auto #0
 __all__ = ['MASK_TOKEN_TYPES', 'MNTP_MODEL_TYPES', 'CURVE_KEYS', 'MNTP_ARGUMENT_CLASSES', 'MNTP_RESULT_FIELDS', 'USAGE',
-           'mntp_tokenizer', 'MNTPCollator', 'group_texts', 'MNTPOutput', 'MaskedNextTokenMixin', 'mntp_model_class',
+           'mntp_tokenizer', 'MNTPCollator', 'group_texts', 'MNTPOutput', 'MNTPModel',
            'load_mntp_model', 'add_lora', 'masked_token_accuracy', 'top_guesses', 'StopAfterSteps', 'MNTPTrainer',
            'save_adapter', 'mntp_curves', 'plot_mntp_curves', 'MNTPArguments', 'mntp_parser', 'parse_mntp_config',
            'mntp_run_config', 'check_mntp_run', 'train_mntp', 'main']
@@ -125,8 +125,14 @@ class MNTPOutput(ModelOutput):
     logits: torch.Tensor|None = None
     labels: torch.Tensor|None = None
 
-class MaskedNextTokenMixin:
-    "Forward of an `llm2vec` `*BiForMNTP` model that runs the LM head only where a masked token is predicted"
+class MNTPModel(torch.nn.Module):
+    "A decoder's bidirectional body (`model`) under its LM head (`lm_head`), the head run only where a masked token is predicted"
+    def __init__(self, lm): # a `*ForCausalLM` (or a vision-language model around a text decoder) with `is_causal=False` set
+        super().__init__()
+        body = lm.model
+        self.model = body.language_model if hasattr(body, 'language_model') else body   # a vision-language model: its text decoder
+        self.lm_head, self.config = lm.get_output_embeddings(), self.model.config
+
     def forward(self, input_ids=None, attention_mask=None, labels=None, **kwargs):
         kwargs.setdefault('use_cache', False)
         hidden = self.model(input_ids=input_ids, attention_mask=attention_mask, **kwargs)[0]
@@ -139,31 +145,32 @@ class MaskedNextTokenMixin:
         return MNTPOutput(loss=loss, logits=logits, labels=targets)
 
     def _capped(self, logits:torch.Tensor) -> torch.Tensor:
-        "Gemma-2's soft-cap on the LM head's logits (`cap * tanh(logits / cap)`); other architectures have none"
+        "Gemma-2's and Gemma-3's soft-cap on the LM head's logits (`cap * tanh(logits / cap)`); other architectures have none"
         cap = getattr(self.config, 'final_logit_softcapping', None)
         return logits if cap is None else cap * torch.tanh(logits / cap)
 
-MNTP_MODEL_TYPES = BIDIRECTIONAL_MODEL_TYPES   # the backbones lesson's list: llm2vec's four and Gemma-2
+    def get_model_for_peft(self): return self.model
+    def set_model_for_peft(self, model): self.model = model
+    def save_peft_model(self, path): self.model.save_pretrained(path)
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None):
+        self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=gradient_checkpointing_kwargs)
 
-def mntp_model_class(model_type:str) -> type:
-    "The bidirectional MNTP class for `model_type` (`llm2vec`'s, or the backbones lesson's Gemma-2), with `MaskedNextTokenMixin`'s forward"
-    if model_type not in MNTP_MODELS:
-        raise ValueError(f'model_type {model_type!r} has no bidirectional MNTP model; expected one of {list(MNTP_MODELS)}')
-    base = MNTP_MODELS[model_type]
-    return type(base.__name__, (MaskedNextTokenMixin, base), {'__module__': __name__})
+MNTP_MODEL_TYPES = BIDIRECTIONAL_MODEL_TYPES   # the backbones lesson's list
 
 # %% ../nbs/07_mntp.ipynb #81d981e0
 def load_mntp_model(model_name_or_path:str, # a hub name or a folder
-                    torch_dtype:str|None=None, # 'bfloat16', 'float32', 'auto', ...
+                    torch_dtype:str|None=None, # 'bfloat16', 'float32', 'auto', ...; default float32
                     attn_implementation:str|None='sdpa', # 'eager', 'sdpa' or 'flash_attention_2' (falls back to sdpa)
-                    cache_dir:str|None=None):
-    "The base model as the bidirectional `*BiForMNTP` of its architecture (Gemma-2 on the eager kernel, which soft-caps)"
+                    cache_dir:str|None=None) -> MNTPModel:
+    "The base model as an `MNTPModel`: bidirectional body (Gemma-2 on the eager kernel, which soft-caps) under its LM head"
     config = AutoConfig.from_pretrained(model_name_or_path, cache_dir=cache_dir)
-    cls = mntp_model_class(config.model_type)
-    return cls.from_pretrained(model_name_or_path, config=config, cache_dir=cache_dir, torch_dtype=resolve_dtype(torch_dtype),
-                               attn_implementation=backbone_attn_implementation(config, resolve_attn_implementation(attn_implementation)))
+    make_bidirectional(config)
+    attn = backbone_attn_implementation(config, resolve_attn_implementation(attn_implementation))
+    lm = AutoModelForCausalLM.from_pretrained(model_name_or_path, config=config, cache_dir=cache_dir,
+                                              dtype=resolve_dtype(torch_dtype) or torch.float32, attn_implementation=attn)
+    return MNTPModel(lm)
 
-def add_lora(model, # a `*BiForMNTP` model
+def add_lora(model:MNTPModel, # the MNTP model
              lora_r:int=8, # rank of the adapter
              lora_dropout:float=0.05, # dropout on the adapter's input
              verbose:bool=False):
@@ -212,6 +219,7 @@ class MNTPTrainer(Trainer):
         if targs is not None and targs.gradient_checkpointing and not targs.gradient_checkpointing_kwargs:
             targs.gradient_checkpointing_kwargs = {'use_reentrant': False}   # reentrant checkpointing fails under LoRA
         super().__init__(*args, **kwargs)
+        self.loss_is_scaled_for_ga = False   # a mean over the masked tokens of the micro-batch: divided by the accumulation steps
         self.counts = {'train': torch.zeros(2), 'eval': torch.zeros(2)}   # (correct, masked) since the last log
 
     def _remove_unused_columns(self, dataset, description=None): return dataset   # the collator reads the text column
@@ -255,7 +263,7 @@ class MNTPTrainer(Trainer):
         output_dir = output_dir or self.args.output_dir
         os.makedirs(output_dir, exist_ok=True)
         self.accelerator.unwrap_model(self.model).save_peft_model(output_dir)
-        if self.tokenizer is not None: self.tokenizer.save_pretrained(output_dir)
+        if self.processing_class is not None: self.processing_class.save_pretrained(output_dir)
         save_training_args(self.args, output_dir, getattr(self, 'run_config', None))   # hub token blanked; the run's settings
 
     def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
@@ -324,7 +332,7 @@ class MNTPArguments:
     stop_after_n_steps: Optional[int] = field(default=10000, metadata={
         'help': 'Stop training after this many steps (the learning-rate schedule still follows max_steps or the epochs)'})
 
-MNTP_ARGUMENT_CLASSES = (ModelArguments, DataTrainingArguments, TrainingArguments, MNTPArguments)
+MNTP_ARGUMENT_CLASSES = (ModelArguments, DataTrainingArguments, Bg2VecTrainingArguments, MNTPArguments)
 
 def mntp_parser() -> HfArgumentParser:
     "An `HfArgumentParser` over (model, data, training, MNTP) arguments, in that order"
@@ -338,10 +346,12 @@ def parse_mntp_config(config:str|Path|dict|None=None, # a JSON file, or a dict o
     return parse_config(config, overrides, classes=MNTP_ARGUMENT_CLASSES, check=lambda m, d, t, n: check_training(t))
 
 # %% ../nbs/07_mntp.ipynb #42d72952
-MNTP_RESULT_FIELDS = {'model': ('model_name_or_path', 'max_seq_length'),
-                      'data': ('dataset_name', 'dataset_config_name', 'dataset_file_path', 'train_file', 'text_column', 'max_train_samples'),
-                      'training': ('learning_rate', 'lr_scheduler_type', 'warmup_steps', 'warmup_ratio', 'weight_decay', 'max_steps',
-                                   'gradient_accumulation_steps', 'seed'),
+MNTP_RESULT_FIELDS = {'model': ('model_name_or_path', 'max_seq_length', 'torch_dtype'),
+                      'data': ('dataset_name', 'dataset_config_name', 'dataset_file_path', 'train_file', 'text_column', 'max_train_samples',
+                          'validation_split_percentage'),
+                      'training': ('learning_rate', 'lr_scheduler_type', 'warmup_steps', 'weight_decay', 'max_steps',
+                                   'gradient_accumulation_steps', 'seed', 'max_grad_norm', 'optim', 'adam_beta1', 'adam_beta2', 'adam_epsilon',
+                              'dataloader_drop_last'),
                       'mntp': ('mask_token_type', 'data_collator_type', 'mlm_probability', 'line_by_line', 'lora_r', 'lora_dropout')}
 
 def mntp_run_config(model_args, data_args, training_args, mntp_args) -> dict:
@@ -415,7 +425,7 @@ def train_mntp(model_args:ModelArguments, data_args:DataTrainingArguments, train
     collator = MNTPCollator(tok, mlm_probability=mntp_args.mlm_probability, all_mask=mntp_args.data_collator_type == 'all_mask',
                             max_length=max_length, text_column=data_args.text_column, defer_masking=True)
     trainer = MNTPTrainer(model=model, args=training_args, train_dataset=train_rows, eval_dataset=eval_rows,
-                          data_collator=collator, tokenizer=tok)
+                          data_collator=collator, processing_class=tok)
     trainer.run_config = mntp_run_config(model_args, data_args, training_args, mntp_args)   # recorded in every checkpoint
     if mntp_args.stop_after_n_steps is not None: trainer.add_callback(StopAfterSteps(mntp_args.stop_after_n_steps))
     before = trainer.evaluate() if eval_rows is not None else {}

@@ -9,15 +9,18 @@ import importlib.util, warnings
 from typing import List, Optional
 
 
+import json, os
+from pathlib import Path
+
 import torch
-from llm2vec import LLM2Vec
-from transformers import AutoConfig
+from torch import nn
+from transformers import AutoConfig, AutoTokenizer
 from peft import LoraConfig, PeftModel, get_peft_model
 
 from fastcore.basics import patch
 from peft.helpers import disable_input_dtype_casting
 
-from .backbones import BIDIRECTIONAL_MODELS, BIDIRECTIONAL_MODEL_TYPES, backbone_attn_implementation
+from .backbones import BIDIRECTIONAL_MODEL_TYPES, check_backbone, decoder_config, load_decoder
 from .collator import SEPARATOR, batch_tokenize, pool
 
 # %% auto #0
@@ -116,50 +119,105 @@ def check_run_record(folder, full:bool=False):
 
 # %% ../nbs/01_model.ipynb #a96ffd72
 PUBLISHED_ENCODER = 'mboyanov/bg2vec'
+ENCODER_CONFIG = 'llm2vec_config.json'   # pooling and lengths, under llm2vec's name so that its folders and ours read alike
+ENCODER_KEYS = ('pooling_mode', 'max_length', 'doc_max_length', 'skip_instruction')
 
-class Bg2Vec(LLM2Vec):
-    "An `LLM2Vec` encoder for Bulgarian, with device-aware loading"
+def _load_adapter(model, path, merge:bool):
+    "`model` with the LoRA adapter at `path` (merged with `merge`); refuses an adapter whose weights do not all land"
+    from peft.utils import get_peft_model_state_dict
+    from safetensors import safe_open
+    peft = PeftModel.from_pretrained(model, str(path))
+    weights = Path(path) / 'adapter_model.safetensors'
+    if weights.is_file():   # peft only warns about keys it could not place: count them
+        with safe_open(str(weights), 'pt') as f: saved = {k.replace('.default', '') for k in f.keys()}
+        landed = {k.replace('.default', '') for k in get_peft_model_state_dict(peft)}
+        if saved - landed:
+            raise ValueError(f'{weights}: {len(saved - landed)} of its {len(saved)} LoRA weights match no module of the model '
+                             f'(first: {sorted(saved - landed)[0]}): the adapter was made for another model or layout')
+    return peft.merge_and_unload() if merge else peft
+
+class Bg2Vec(nn.Module):
+    "A decoder made bidirectional, its tokenizer and its pooling: LLM2Vec's encoder interface on today's transformers"
+    def __init__(self, model, tokenizer, pooling_mode:str='mean', max_length:int=512, doc_max_length:int=400,
+                 skip_instruction:bool=True):
+        super().__init__()
+        self.model, self.tokenizer, self.config = model, tokenizer, model.config
+        self.pooling_mode, self.max_length, self.doc_max_length, self.skip_instruction = pooling_mode, max_length, doc_max_length, skip_instruction
+
     @classmethod
     def from_pretrained(cls,
-                        base_model_name_or_path:str=PUBLISHED_ENCODER, # a hub name or a folder
+                        base_model_name_or_path:str=PUBLISHED_ENCODER, # a hub name or a folder (a vision-language one too)
                         peft_model_name_or_path:str|None=None, # an adapter to load on top (e.g. the MNTP one)
                         merge_peft:bool=False, # merge that adapter into the base weights
-                        enable_bidirectional:bool=True, # replace causal attention by bidirectional attention
+                        enable_bidirectional:bool=True, # bidirectional attention (transformers' `is_causal=False`)
                         **kwargs # `pooling_mode`, `max_length`, `torch_dtype`, `attn_implementation`, `attention_dropout`, ...
                        ) -> Bg2Vec:
-        "Load an encoder as `LLM2Vec.from_pretrained` does, after checking attention kernel and dtype; norms fused"
-        if 'attn_implementation' in kwargs:
-            kwargs['attn_implementation'] = resolve_attn_implementation(kwargs['attn_implementation'])
-        if enable_bidirectional:   # a kernel the architecture can use as trained (Gemma-2's soft-capping needs eager)
-            config = AutoConfig.from_pretrained(str(base_model_name_or_path), **{k: kwargs[k] for k in ('cache_dir', 'revision', 'token') if k in kwargs})
-            attn = backbone_attn_implementation(config, kwargs.get('attn_implementation'))
-            if attn is not None: kwargs['attn_implementation'] = attn
-        if 'torch_dtype' in kwargs: kwargs['torch_dtype'] = resolve_dtype(kwargs['torch_dtype'])
-        check_run_record(base_model_name_or_path)   # a trained encoder's folder: the weights its record describes
-        encoder = super().from_pretrained(str(base_model_name_or_path),
-                                          peft_model_name_or_path=None if peft_model_name_or_path is None else str(peft_model_name_or_path),
-                                          merge_peft=merge_peft, enable_bidirectional=enable_bidirectional, **kwargs)
-        if not isinstance(encoder.model, PeftModel) and hasattr(encoder.model, 'peft_config'):
-            del encoder.model.peft_config   # a merged adapter is part of the weights now, not an adapter to stack on
+        "Load an encoder as `LLM2Vec.from_pretrained` does (same arguments), through transformers' own bidirectional switch"
+        base = str(base_model_name_or_path)
+        encoder_args = {k: kwargs.pop(k) for k in ENCODER_KEYS if kwargs.get(k) is not None}
+        attention_dropout = kwargs.pop('attention_dropout', None)
+        dtype = kwargs.pop('torch_dtype', kwargs.pop('dtype', torch.float32))   # transformers 5 would read 'auto' by default
+        kwargs['dtype'] = resolve_dtype(dtype) if dtype is not None else torch.float32
+        if 'attn_implementation' in kwargs: kwargs['attn_implementation'] = resolve_attn_implementation(kwargs['attn_implementation'])
+        check_run_record(base)   # a trained encoder's folder: the weights its record describes
+        hub = {k: kwargs[k] for k in ('cache_dir', 'revision', 'token') if k in kwargs}
+        tokenizer = AutoTokenizer.from_pretrained(base, **hub)
+        if tokenizer.pad_token is None: tokenizer.pad_token = tokenizer.eos_token
+        tokenizer.padding_side = 'left'
+        config = AutoConfig.from_pretrained(base, **hub)
+        check_backbone(config)
+        model = load_decoder(base, enable_bidirectional, attention_dropout, config=config, **kwargs)
+        if peft_model_name_or_path is not None: model = _load_adapter(model, peft_model_name_or_path, merge_peft)
+        if not isinstance(model, PeftModel) and hasattr(model, 'peft_config'):
+            del model.peft_config   # a merged adapter is part of the weights now, not an adapter to stack on
+        settings = {}
+        for folder in (peft_model_name_or_path, base):
+            if folder is not None and (Path(folder) / ENCODER_CONFIG).is_file():
+                settings = json.loads((Path(folder) / ENCODER_CONFIG).read_text(encoding='utf-8')); break
+        settings = {k: v for k, v in settings.items() if k in ENCODER_KEYS}
+        encoder = cls(model=model, tokenizer=tokenizer, **{**settings, **encoder_args})
         fuse_rms_norm(encoder.model)
         encoder.model.config.use_cache = False   # an encoder never needs a KV cache (and a cache recompiles compiled layers)
         return encoder
 
-    @classmethod
-    def _get_model_class(cls, config_class_name:str, enable_bidirectional:bool):
-        "`llm2vec`'s bidirectional class for the architecture, from the backbones lesson's table (which adds Gemma-2)"
-        if enable_bidirectional and config_class_name in BIDIRECTIONAL_MODELS: return BIDIRECTIONAL_MODELS[config_class_name]
-        return super()._get_model_class(config_class_name, enable_bidirectional)
+    def prepare_for_tokenization(self, text:str) -> str:
+        "The text as the model reads it: unchanged, or ending in the EOS token for `eos_token` pooling"
+        if self.pooling_mode == 'eos_token' and self.tokenizer.eos_token: return text.strip() + self.tokenizer.eos_token
+        return text
+
+    def _convert_to_str(self, instruction:str, text:str) -> str:
+        "'instruction!@#$%^&*()text' (the instruction ending in one space), or the separator and the text"
+        return f'{instruction.strip()} {SEPARATOR}{text}' if instruction else f'{SEPARATOR}{text}'
 
     def tokenize(self, texts:list[str]) -> dict:
-        "Same tensors as `LLM2Vec.tokenize`, in two batched tokenizer calls (see the collator lesson)"
+        "`input_ids`, `attention_mask` and `embed_mask` (what to pool) of texts 'instruction!@#$%^&*()text' or plain ones"
         return batch_tokenize(self.tokenizer, texts, self.max_length)
 
+    def forward(self, sentence_feature:dict) -> torch.Tensor:
+        "One pooled vector per row of `sentence_feature` (`input_ids`, `attention_mask`, optionally `embed_mask`)"
+        inputs = {k: v for k, v in sentence_feature.items() if k in ('input_ids', 'attention_mask')}
+        return self.get_pooling(sentence_feature, self.model(**inputs).last_hidden_state)
+
     def get_pooling(self, features:dict, last_hidden_states:torch.Tensor) -> torch.Tensor:
-        "`LLM2Vec.get_pooling` without the Python loop over the batch, and without mutating `features`"
-        if self.pooling_mode == 'bos_token': return super().get_pooling(features, last_hidden_states)
+        "Pool the last hidden states over the text's tokens (see the collator lesson), without changing `features`"
         return pool(last_hidden_states, features['attention_mask'], features.get('embed_mask'), self.pooling_mode,
                     self.skip_instruction)
+
+    def save(self, output_path, merge_before_save:bool=False, save_config:bool=True):
+        "Write the model (or its adapter), the tokenizer and the encoder settings into `output_path`"
+        if merge_before_save and isinstance(self.model, PeftModel): self.model = self.model.merge_and_unload()
+        self.model.save_pretrained(output_path)
+        self.tokenizer.save_pretrained(output_path)
+        if save_config:
+            os.makedirs(output_path, exist_ok=True)
+            settings = {k: getattr(self, k) for k in ENCODER_KEYS}
+            Path(output_path, ENCODER_CONFIG).write_text(json.dumps(settings, indent=4), encoding='utf-8')
+
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None):
+        self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=gradient_checkpointing_kwargs)
+
+    def resize_token_embeddings(self, new_num_tokens=None, pad_to_multiple_of=None):
+        return self.model.resize_token_embeddings(new_num_tokens=new_num_tokens, pad_to_multiple_of=pad_to_multiple_of)
 
 # %% ../nbs/01_model.ipynb #d8390fbb
 def dropout_views(encoder, # an `LLM2Vec` / `Bg2Vec`
@@ -240,26 +298,17 @@ def initialize_peft(model, # the transformer inside an `LLM2Vec` (`encoder.model
 # %% ../nbs/01_model.ipynb #95fb9be4
 import numpy as np
 from tqdm.auto import trange
-from .collator import SEPARATOR, last_n_mask, pad_rows, prefix_specials, token_ids
+from .collator import SEPARATOR, last_n_mask, pad_rows, prompt_length, token_ids
 
 def _rows(self, sentences:list) -> tuple[list, list]:
-    "Each sentence's token ids as the model reads them (cut at `max_length`), and how many of its last tokens to pool over"
-    tok, k = self.tokenizer, prefix_specials(self.tokenizer)
-    joined = [f'{ins.strip()} {SEPARATOR}{t}' if ins else SEPARATOR + t for ins, t in sentences]
-    if k is not None and not any(ins for ins, _ in sentences) and all(self.prepare_for_tokenization(j) == j for j in joined):
-        # the common case, one tokenizer pass: rows cut k tokens past max_length also count each text up to max_length tokens
-        rows = token_ids(tok, [t for _, t in sentences], self.max_length + k)
-        if all(min(len(r), self.max_length) <= self.doc_max_length for r in rows):
-            return [r[:self.max_length] for r in rows], [len(r) - k for r in rows]
-    # otherwise llm2vec's own preparation: shortening past doc_max_length (text by text, as it does), the model's template
-    n_special = tok.num_special_tokens_to_add(pair=False)
-    n_text = [len(r) for r in token_ids(tok, [t for _, t in sentences], self.max_length, add_special_tokens=False)]
-    joined = [self._convert_to_str(ins, t) if min(n + n_special, self.max_length) > self.doc_max_length else j
-              for (ins, t), n, j in zip(sentences, n_text, joined)]
-    parts = [self.prepare_for_tokenization(j).split(SEPARATOR) for j in joined]
-    full = token_ids(tok, [''.join(p) for p in parts], self.max_length)
-    embed_n = [len(r) for r in token_ids(tok, [p[1] if len(p) > 1 else '' for p in parts], self.max_length, add_special_tokens=False)]
-    return full, embed_n
+    "Each [instruction, text]'s token ids as the model reads them (cut at `max_length`), and how many of its last tokens to pool"
+    joined = [self.prepare_for_tokenization(self._convert_to_str(ins, t).replace(SEPARATOR, '')) for ins, t in sentences]
+    full = token_ids(self.tokenizer, joined, self.max_length)
+    skip, cache = [], {}
+    for (ins, _), ids in zip(sentences, full):
+        p = f'{ins.strip()} ' if ins and self.skip_instruction else ''
+        skip.append(cache.setdefault(p, prompt_length(self.tokenizer, p, self.max_length) if p else 0))
+    return full, [max(len(ids) - k, 0) for ids, k in zip(full, skip)]
 
 def _adapter_autocast(self, device) -> contextlib.AbstractContextManager:
     "On a GPU, a bf16/fp16 model with a float32 LoRA adapter (peft's default) runs the adapter in the model's dtype too"
@@ -275,7 +324,7 @@ def _adapter_autocast(self, device) -> contextlib.AbstractContextManager:
 def encode(self:Bg2Vec, sentences, # a text, a list of texts, or [instruction, text] pairs
             batch_size:int=32, show_progress_bar:bool=True, convert_to_numpy:bool=False, convert_to_tensor:bool=False,
             device:str|None=None):
-    "`LLM2Vec.encode` with batched tokenization and token-length sorting: same embeddings, less work"
+    "Embeddings of `sentences` (float32, on the CPU): texts tokenized in one call, batched by length, put back in order"
     if isinstance(sentences, str): sentences = [sentences]
     if len(sentences) == 0: return np.zeros((0, self.config.hidden_size)) if convert_to_numpy else torch.zeros(0, self.config.hidden_size)
     if isinstance(sentences[0], str): sentences = [['', s] for s in sentences]

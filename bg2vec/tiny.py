@@ -16,7 +16,7 @@ from transformers import MistralConfig, MistralForCausalLM, PreTrainedTokenizerF
 # %% auto #0
 __all__ = ['TINY_RECIPE', 'STAMP', 'TINY_BACKBONE_SIZES', 'asset_path', 'read_corpus', 'read_pairs', 'train_tokenizer',
            'tiny_config', 'init_tiny_model', 'pretrain_causal_lm', 'cache_dir', 'save_tiny_model', 'save_tiny_adapter',
-           'tiny_backbone_config', 'save_tiny_backbone', 'main']
+           'TINY_BACKBONES', 'tiny_backbone_config', 'save_tiny_backbone', 'main']
 
 # %% ../nbs/91_tiny.ipynb #8a15568d
 def asset_path(name:str='') -> Path:
@@ -70,7 +70,7 @@ def tiny_config(recipe:dict=TINY_RECIPE, # sizes of the model, see `TINY_RECIPE`
                          num_key_value_heads=recipe['num_key_value_heads'],
                          max_position_embeddings=recipe['max_position_embeddings'], rope_theta=recipe['rope_theta'],
                          bos_token_id=1, eos_token_id=2, pad_token_id=2, tie_word_embeddings=False,
-                         torch_dtype='float32')
+                         dtype='float32')
 
 def init_tiny_model(recipe:dict=TINY_RECIPE) -> MistralForCausalLM:
     "A freshly initialised tiny Mistral: Hugging Face's initialisation, but token embeddings drawn with std `embed_init_std`"
@@ -186,7 +186,7 @@ def save_tiny_model(out_dir=None, # folder to write; default: `cache_dir()/tiny-
         losses = pretrain_causal_lm(model, tok, texts, recipe['pretrain_steps'], recipe['pretrain_batch_size'],
                                     recipe['pretrain_lr'], recipe['max_length'], recipe['seed'], progress)
         model.config._name_or_path = 'bg2vec-tiny-mistral'
-        model.save_pretrained(tmp, safe_serialization=True)
+        model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
         info = dict(fingerprint=fp, recipe=recipe, corpus=corpus_path.name, n_sentences=len(texts),
                     pretrain_first_loss=losses[0] if losses else None,
@@ -230,32 +230,44 @@ def save_tiny_adapter(base_dir=None, # the tiny model's folder; default: `save_t
 TINY_BACKBONE_SIZES = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
                            max_position_embeddings=512)
 
-def tiny_backbone_config(model_type:str, # 'mistral', 'llama', 'qwen2', 'gemma' or 'gemma2'
-                         **kwargs, # fields to change
+TINY_BACKBONES = ('mistral', 'llama', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'gemma3_text', 'gemma3')
+
+def tiny_backbone_config(model_type:str, # one of `TINY_BACKBONES` ('gemma3': a vision-language model around a Gemma-3 decoder)
+                         **kwargs, # fields of the (text) configuration to change
                         ):
     "A tiny configuration of `model_type` (hidden size 64, two layers) over the tiny tokenizer's vocabulary"
     from transformers import AutoConfig
     own = {'gemma': dict(head_dim=16),
            'gemma2': dict(head_dim=16, query_pre_attn_scalar=16, sliding_window=8),
-           'qwen2': dict(use_sliding_window=False)}
-    fields = dict(vocab_size=TINY_RECIPE['vocab_size'], bos_token_id=1, eos_token_id=2, pad_token_id=2, torch_dtype='float32',
-                  **TINY_BACKBONE_SIZES, **own.get(model_type, {}))
-    return AutoConfig.for_model(model_type, **{**fields, **kwargs})
+           'gemma3_text': dict(head_dim=16, query_pre_attn_scalar=16, sliding_window=8, layer_types=['sliding_attention', 'full_attention']),
+           'qwen2': dict(use_sliding_window=False), 'qwen3': dict(head_dim=16)}
+    text_type = 'gemma3_text' if model_type == 'gemma3' else model_type
+    fields = dict(vocab_size=TINY_RECIPE['vocab_size'], bos_token_id=1, eos_token_id=2, pad_token_id=2, dtype='float32',
+                  **TINY_BACKBONE_SIZES, **own.get(text_type, {}))
+    text = AutoConfig.for_model(text_type, **{**fields, **kwargs})
+    if model_type != 'gemma3': return text
+    vision = AutoConfig.for_model('siglip_vision_model', hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                  num_attention_heads=2, image_size=28, patch_size=14)
+    v = TINY_RECIPE['vocab_size']   # image tokens just past the text vocabulary
+    return AutoConfig.for_model('gemma3', text_config=text.to_dict(), vision_config=vision.to_dict(), mm_tokens_per_image=4,
+                                image_token_index=v, boi_token_index=v + 1, eoi_token_index=v + 2, dtype='float32')
 
-def save_tiny_backbone(model_type:str, # 'mistral', 'llama', 'qwen2', 'gemma' or 'gemma2'
+def save_tiny_backbone(model_type:str, # one of `TINY_BACKBONES`
                        out_dir=None, # folder to write; default: `cache_dir()/tiny-<model_type>-<fingerprint>`
                        seed:int=0) -> Path:
-    "Write (or find) a tiny random causal LM of `model_type` with the tiny tokenizer; returns its folder"
-    from transformers import AutoModelForCausalLM
-    recipe = dict(model_type=model_type, seed=seed, sizes=TINY_BACKBONE_SIZES, vocab_size=TINY_RECIPE['vocab_size'], version=1)
+    "Write (or find) a tiny random causal LM of `model_type` (or a vision-language model, 'gemma3') with the tiny tokenizer"
+    from transformers import AutoModelForCausalLM, Gemma3ForConditionalGeneration
+    if model_type not in TINY_BACKBONES: raise ValueError(f'model_type {model_type!r}: expected one of {list(TINY_BACKBONES)}')
+    recipe = dict(model_type=model_type, seed=seed, sizes=TINY_BACKBONE_SIZES, vocab_size=TINY_RECIPE['vocab_size'], version=2)
     corpus_path = asset_path('bg_corpus.txt')
     fp = _fingerprint(recipe, corpus_path, model_type)
     out_dir = Path(out_dir) if out_dir else cache_dir() / f'tiny-{model_type}-{fp}'
     def build(tmp):
         torch.manual_seed(seed)
-        model = AutoModelForCausalLM.from_config(tiny_backbone_config(model_type))
+        config = tiny_backbone_config(model_type)
+        model = Gemma3ForConditionalGeneration(config) if model_type == 'gemma3' else AutoModelForCausalLM.from_config(config)
         model.config._name_or_path = f'bg2vec-tiny-{model_type}'
-        model.save_pretrained(tmp, safe_serialization=True)
+        model.save_pretrained(tmp)
         train_tokenizer(read_corpus(corpus_path), TINY_RECIPE['vocab_size']).save_pretrained(tmp)
         (tmp / STAMP).write_text(json.dumps(dict(fingerprint=fp, recipe=recipe), indent=2))
     return _build_atomically(out_dir, fp, False, build)

@@ -15,7 +15,7 @@ from fastcore.basics import patch
 from peft import PeftModel
 from peft.helpers import disable_input_dtype_casting
 from datasets.exceptions import DatasetGenerationError
-from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
+from transformers import AutoConfig, Trainer, TrainerCallback, TrainingArguments, set_seed
 
 from .arguments import ConfigError, CustomArguments, DataTrainingArguments, ModelArguments
 from .jobs import (CHECKPOINT_RECORD, OUTPUT_MARKER, NonFiniteLoss, UnsafeCheckpoint, check_finite, check_output_dir,
@@ -26,7 +26,8 @@ from .collator import SimCSEDefaultCollator
 from .data import PairedDataset, PairedIterableDataset, load_raw_datasets
 from .loss import load_loss, similarity_heatmap
 from .cached import PeakMemory, cached_step, embed_views
-from .model import Bg2Vec, compile_layers, dropout_views, initialize_peft, check_adapter_fits, weight_fingerprints, BIDIRECTIONAL_MODEL_TYPES
+from .model import Bg2Vec, compile_layers, dropout_views, initialize_peft, check_adapter_fits, weight_fingerprints
+from .backbones import check_backbone
 
 # %% auto #0
 __all__ = ['RESULT_FIELDS', 'StopTrainingCallback', 'SimCSETrainer', 'plot_loss_curve', 'save_encoder', 'run_config', 'check_run',
@@ -50,7 +51,9 @@ class SimCSETrainer(Trainer):
         args_ = kwargs.get('args') or (args[1] if len(args) > 1 else None)
         if args_ is not None and args_.gradient_checkpointing and not args_.gradient_checkpointing_kwargs:
             args_.gradient_checkpointing_kwargs = {'use_reentrant': False}
+        if 'tokenizer' in kwargs: kwargs.setdefault('processing_class', kwargs.pop('tokenizer'))   # the post's (transformers 4) name
         super().__init__(*args, **kwargs)
+        self.loss_is_scaled_for_ga = False   # a mean over the batch: Trainer divides it by the accumulation steps
         self.loss_function = loss_function if loss_function is not None else load_loss('HardNegativeNLLLoss', scale=20.)
         self.cached_mini_batch_size, self.length_chunk_size, self.eval_pairs = cached_mini_batch_size, length_chunk_size, eval_pairs
 
@@ -173,10 +176,12 @@ def save_encoder(encoder, # an `LLM2Vec`/`Bg2Vec`, its `model` possibly a `PeftM
     return output_dir
 
 # %% ../nbs/04_training.ipynb #3d6fa82c
-RESULT_FIELDS = {'model': ('model_name_or_path', 'peft_model_name_or_path', 'bidirectional', 'pooling_mode', 'max_seq_length'),
-                 'data': ('dataset_name', 'dataset_config_name', 'dataset_file_path', 'train_file', 'text_column', 'max_train_samples'),
-                 'training': ('learning_rate', 'lr_scheduler_type', 'warmup_steps', 'warmup_ratio', 'weight_decay', 'max_steps',
-                              'gradient_accumulation_steps', 'seed'),
+RESULT_FIELDS = {'model': ('model_name_or_path', 'peft_model_name_or_path', 'bidirectional', 'pooling_mode', 'max_seq_length', 'torch_dtype'),
+                 'data': ('dataset_name', 'dataset_config_name', 'dataset_file_path', 'train_file', 'text_column', 'max_train_samples',
+                          'validation_split_percentage'),
+                 'training': ('learning_rate', 'lr_scheduler_type', 'warmup_steps', 'weight_decay', 'max_steps',
+                              'gradient_accumulation_steps', 'seed', 'max_grad_norm', 'optim', 'adam_beta1', 'adam_beta2', 'adam_epsilon',
+                              'dataloader_drop_last'),
                  'custom': ('simcse_dropout', 'lora_r', 'lora_dropout', 'loss_class', 'loss_scale', 'cached_mini_batch_size',
                             'length_chunk_size')}
 
@@ -204,10 +209,8 @@ def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, traini
     if positions and model_args.max_seq_length and model_args.max_seq_length > positions:
         raise ConfigError(f'max_seq_length={model_args.max_seq_length}: expected at most {positions}, the positions {cfg} has')
     if model_args.bidirectional and cfg.exists():
-        model_type = json.loads(cfg.read_text()).get('model_type')
-        if model_type not in BIDIRECTIONAL_MODEL_TYPES:
-            raise ConfigError(f'{cfg}: model_type {model_type!r} has no bidirectional version; '
-                             f'expected one of {", ".join(BIDIRECTIONAL_MODEL_TYPES)}')
+        try: check_backbone(AutoConfig.from_pretrained(str(cfg.parent)))
+        except (ValueError, OSError) as e: raise ConfigError(f'{cfg}: {e}') from None
     if model_args.peft_model_name_or_path:
         try: check_adapter_fits(model_args.model_name_or_path, model_args.peft_model_name_or_path)
         except ValueError as e: raise ConfigError(str(e)) from None
@@ -259,7 +262,7 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
                                   lora_dropout=custom_args.lora_dropout, verbose=training_args.should_log)
     if custom_args.compile_layers: compile_layers(model.model)
     trainer = SimCSETrainer(model=model, args=training_args, train_dataset=train_dataset, eval_dataset=eval_dataset,
-                            data_collator=SimCSEDefaultCollator(model.tokenize), tokenizer=model.tokenizer,
+                            data_collator=SimCSEDefaultCollator(model.tokenize), processing_class=model.tokenizer,
                             loss_function=load_loss(custom_args.loss_class, scale=custom_args.loss_scale),
                             cached_mini_batch_size=custom_args.cached_mini_batch_size,
                             length_chunk_size=custom_args.length_chunk_size, eval_pairs=eval_pairs)
