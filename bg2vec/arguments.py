@@ -13,8 +13,9 @@ from typing import Optional
 from transformers import HfArgumentParser, TrainingArguments
 
 # %% auto #0
-__all__ = ['POOLING_MODES', 'Bg2VecTrainingArguments', 'ARGUMENT_CLASSES', 'RENAMED_FIELDS', 'REMOVED_FIELDS', 'rename_fields', 'ConfigError', 'require', 'ModelArguments', 'DataTrainingArguments',
-           'CustomArguments', 'simcse_parser', 'known_fields', 'check_training', 'check_arguments', 'parse_config']
+__all__ = ['POOLING_MODES', 'ARGUMENT_CLASSES', 'RENAMED_FIELDS', 'REMOVED_FIELDS', 'ConfigError', 'require', 'ModelArguments',
+           'DataTrainingArguments', 'CustomArguments', 'Bg2VecTrainingArguments', 'rename_fields', 'simcse_parser',
+           'known_fields', 'check_training', 'check_arguments', 'parse_config']
 
 # %% ../nbs/90_arguments.ipynb #3be01bd1
 class ConfigError(ValueError):

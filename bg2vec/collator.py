@@ -13,8 +13,8 @@ import torch
 from dataclasses import dataclass
 
 # %% auto #0
-__all__ = ['DataSample', 'TrainSample', 'SEPARATOR', 'backend_settings', 'prefix_specials', 'token_ids', 'pad_rows', 'tokenize_rows', 'last_n_mask',
-           'batch_tokenize', 'pool', 'SimCSEDefaultCollator']
+__all__ = ['SEPARATOR', 'DataSample', 'TrainSample', 'backend_settings', 'prefix_specials', 'token_ids', 'pad_rows',
+           'tokenize_rows', 'last_n_mask', 'prompt_length', 'batch_tokenize', 'pool', 'SimCSEDefaultCollator']
 
 # %% ../nbs/03_collator.ipynb #ac1de449
 @dataclass

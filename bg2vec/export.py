@@ -13,10 +13,11 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['ST_MODULE_FILE', 'ST_POOLING', 'ST_MODULES', 'st_prompt', 'BASE_LICENCES', 'RUN_RECORD', 'EVALUATION', 'MTEB_SCORES', 'BG2VEC_URL', 'EVAL_KEYS', 'PUSH_IGNORE',
-           'encoder_settings', 'export_sentence_transformers', 'max_embedding_gap', 'describe_hardware',
-           'package_versions', 'run_card_fields', 'base_licence', 'hub_name', 'display_name', 'usage_snippets',
-           'write_model_card', 'HubUnavailable', 'hub_offline', 'check_hub_push', 'push_encoder', 'main']
+__all__ = ['ST_MODULE_FILE', 'ST_POOLING', 'ST_MODULES', 'BASE_LICENCES', 'RUN_RECORD', 'EVALUATION', 'MTEB_SCORES', 'BG2VEC_URL',
+           'EVAL_KEYS', 'PUSH_IGNORE', 'encoder_settings', 'st_prompt', 'export_sentence_transformers',
+           'max_embedding_gap', 'describe_hardware', 'package_versions', 'run_card_fields', 'base_licence', 'hub_name',
+           'display_name', 'usage_snippets', 'write_model_card', 'HubUnavailable', 'hub_offline', 'check_hub_push',
+           'push_encoder', 'main']
 
 # %% ../nbs/08_export.ipynb #e1ed5ade
 ST_MODULE_FILE = 'bg2vec_st_modules.py'   # the module that exports of bg2vec 0.1 shipped (it needed llm2vec); removed on export

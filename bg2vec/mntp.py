@@ -30,10 +30,10 @@ from .model import initialize_peft, resolve_attn_implementation, resolve_dtype
 
 # %% auto #0
 __all__ = ['MASK_TOKEN_TYPES', 'MNTP_MODEL_TYPES', 'CURVE_KEYS', 'MNTP_ARGUMENT_CLASSES', 'MNTP_RESULT_FIELDS', 'USAGE',
-           'mntp_tokenizer', 'MNTPCollator', 'group_texts', 'MNTPOutput', 'MNTPModel',
-           'load_mntp_model', 'add_lora', 'masked_token_accuracy', 'top_guesses', 'StopAfterSteps', 'MNTPTrainer',
-           'save_adapter', 'mntp_curves', 'plot_mntp_curves', 'MNTPArguments', 'mntp_parser', 'parse_mntp_config',
-           'mntp_run_config', 'check_mntp_run', 'train_mntp', 'main']
+           'mntp_tokenizer', 'MNTPCollator', 'group_texts', 'MNTPOutput', 'MNTPModel', 'load_mntp_model', 'add_lora',
+           'masked_token_accuracy', 'top_guesses', 'StopAfterSteps', 'MNTPTrainer', 'save_adapter', 'mntp_curves',
+           'plot_mntp_curves', 'MNTPArguments', 'mntp_parser', 'parse_mntp_config', 'mntp_run_config', 'check_mntp_run',
+           'train_mntp', 'main']
 
 # %% ../nbs/07_mntp.ipynb #355adbae
 MASK_TOKEN_TYPES = ('blank', 'eos', 'mask')

@@ -24,9 +24,10 @@ from .backbones import BIDIRECTIONAL_MODEL_TYPES, check_backbone, decoder_config
 from .collator import SEPARATOR, batch_tokenize, pool
 
 # %% auto #0
-__all__ = ['RUN_RECORD', 'PUBLISHED_ENCODER', 'LORA_MODULES', 'flash_attention_available', 'resolve_attn_implementation',
-           'resolve_dtype', 'fuse_rms_norm', 'weight_fingerprints', 'check_run_record', 'Bg2Vec', 'dropout_views',
-           'lora_shapes', 'check_adapter_fits', 'initialize_peft', 'encode_multi_process', 'compile_layers']
+__all__ = ['RUN_RECORD', 'PUBLISHED_ENCODER', 'ENCODER_CONFIG', 'ENCODER_KEYS', 'LORA_MODULES', 'flash_attention_available',
+           'resolve_attn_implementation', 'resolve_dtype', 'fuse_rms_norm', 'weight_fingerprints', 'check_run_record',
+           'Bg2Vec', 'dropout_views', 'lora_shapes', 'check_adapter_fits', 'initialize_peft', 'encode_multi_process',
+           'compile_layers']
 
 # %% ../nbs/01_model.ipynb #15115615
 def flash_attention_available() -> bool:

@@ -14,9 +14,9 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 from transformers import MistralConfig, MistralForCausalLM, PreTrainedTokenizerFast
 
 # %% auto #0
-__all__ = ['TINY_RECIPE', 'STAMP', 'TINY_BACKBONE_SIZES', 'asset_path', 'read_corpus', 'read_pairs', 'train_tokenizer',
-           'tiny_config', 'init_tiny_model', 'pretrain_causal_lm', 'cache_dir', 'save_tiny_model', 'save_tiny_adapter',
-           'TINY_BACKBONES', 'tiny_backbone_config', 'save_tiny_backbone', 'main']
+__all__ = ['TINY_RECIPE', 'STAMP', 'TINY_BACKBONE_SIZES', 'TINY_BACKBONES', 'asset_path', 'read_corpus', 'read_pairs',
+           'train_tokenizer', 'tiny_config', 'init_tiny_model', 'pretrain_causal_lm', 'cache_dir', 'save_tiny_model',
+           'save_tiny_adapter', 'tiny_backbone_config', 'save_tiny_backbone', 'main']
 
 # %% ../nbs/91_tiny.ipynb #8a15568d
 def asset_path(name:str='') -> Path:
