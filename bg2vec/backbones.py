@@ -12,8 +12,8 @@ from transformers import AutoConfig, AutoModel
 
 # %% auto #0
 __all__ = ['BIDIRECTIONAL_MODEL_TYPES', 'VISION_LANGUAGE_TYPES', 'make_bidirectional', 'backbone_attn_implementation',
-           'load_decoder', 'decoder_config', 'check_backbone', 'activation_bytes_per_token',
-           'head_bytes_per_masked_token', 'estimate_training_memory']
+           'is_causal_switch', 'dtype_kwarg', 'legacy_class', 'load_decoder', 'decoder_config', 'check_backbone',
+           'activation_bytes_per_token', 'head_bytes_per_masked_token', 'estimate_training_memory']
 
 # %% ../nbs/07a_backbones.ipynb #b8820a94
 def make_bidirectional(config, # a model configuration (a vision-language one: its text decoder's is changed)
@@ -37,6 +37,26 @@ def backbone_attn_implementation(config, # the model's configuration
     return 'eager'
 
 # %% ../nbs/07a_backbones.ipynb #9fc699d4
+def is_causal_switch() -> bool:
+    "True where transformers reads `config.is_causal` (5.2 and later); the legacy llm2vec environment (4.44) does not"
+    import transformers
+    major, minor = (int(x) for x in transformers.__version__.split('.')[:2])
+    return (major, minor) >= (5, 2)
+
+def dtype_kwarg(dtype) -> dict:
+    "`from_pretrained`'s dtype argument under its name in the installed transformers (`dtype` in 5, `torch_dtype` in 4)"
+    return {'dtype' if is_causal_switch() else 'torch_dtype': dtype}
+
+def legacy_class(config, mntp:bool=False):
+    "In the legacy environment (transformers 4.44): llm2vec's bidirectional class for `config` (`*BiForMNTP` with `mntp`)"
+    if mntp:
+        from llm2vec.models import GemmaBiForMNTP, LlamaBiForMNTP, MistralBiForMNTP, Qwen2BiForMNTP
+        classes = {'mistral': MistralBiForMNTP, 'llama': LlamaBiForMNTP, 'gemma': GemmaBiForMNTP, 'qwen2': Qwen2BiForMNTP}
+        if config.model_type not in classes: raise ValueError(f'llm2vec has no MNTP model for {config.model_type!r}')
+        return classes[config.model_type]
+    from llm2vec import LLM2Vec
+    return LLM2Vec._get_model_class(type(config).__name__, enable_bidirectional=True)
+
 def load_decoder(name_or_path, # a hub name or a folder: a decoder, or a vision-language checkpoint around one
                  bidirectional:bool=True, # bidirectional attention (transformers' `is_causal=False`)
                  attention_dropout:float|None=None, # dropout on the attention weights
@@ -49,7 +69,9 @@ def load_decoder(name_or_path, # a hub name or a folder: a decoder, or a vision-
     make_bidirectional(config, bidirectional, attention_dropout)
     if kwargs.get('attn_implementation') is not None or getattr(decoder_config(config), 'attn_logit_softcapping', None):
         kwargs['attn_implementation'] = backbone_attn_implementation(config, kwargs.get('attn_implementation'))
-    model, info = AutoModel.from_pretrained(str(name_or_path), config=config, output_loading_info=True, **kwargs)
+    if 'dtype' in kwargs: kwargs.update(dtype_kwarg(kwargs.pop('dtype')))
+    cls = AutoModel if is_causal_switch() or not bidirectional else legacy_class(config)   # 4.44: llm2vec's classes
+    model, info = cls.from_pretrained(str(name_or_path), config=config, output_loading_info=True, **kwargs)
     vlm = config.model_type in VISION_LANGUAGE_TYPES
     missing = [k for k in info.get('missing_keys', ()) if not vlm or 'language_model' in k]
     if missing:   # transformers only warns, and the missing weights would be random: refuse

@@ -25,7 +25,7 @@ from torch.distributed.elastic.multiprocessing.errors import record
 from .jobs import (check_finite, check_output_dir, claim_output_dir, cpu_ranks, load_rng_state_safely, record_output_entries,
                          resolve_resume, run_job, run_settings, save_training_args, write_atomic)
 from .data import load_raw_datasets, nonblank_rows
-from .backbones import BIDIRECTIONAL_MODEL_TYPES, backbone_attn_implementation, make_bidirectional
+from .backbones import BIDIRECTIONAL_MODEL_TYPES, backbone_attn_implementation, dtype_kwarg, is_causal_switch, legacy_class, make_bidirectional
 from .model import initialize_peft, resolve_attn_implementation, resolve_dtype
 
 # %% auto #0
@@ -166,8 +166,9 @@ def load_mntp_model(model_name_or_path:str, # a hub name or a folder
     config = AutoConfig.from_pretrained(model_name_or_path, cache_dir=cache_dir)
     make_bidirectional(config)
     attn = backbone_attn_implementation(config, resolve_attn_implementation(attn_implementation))
-    lm = AutoModelForCausalLM.from_pretrained(model_name_or_path, config=config, cache_dir=cache_dir,
-                                              dtype=resolve_dtype(torch_dtype) or torch.float32, attn_implementation=attn)
+    cls = AutoModelForCausalLM if is_causal_switch() else legacy_class(config, mntp=True)   # 4.44: llm2vec's *BiForMNTP
+    lm = cls.from_pretrained(model_name_or_path, config=config, cache_dir=cache_dir, attn_implementation=attn,
+                             **dtype_kwarg(resolve_dtype(torch_dtype) or torch.float32))
     return MNTPModel(lm)
 
 def add_lora(model:MNTPModel, # the MNTP model

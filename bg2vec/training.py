@@ -51,7 +51,10 @@ class SimCSETrainer(Trainer):
         args_ = kwargs.get('args') or (args[1] if len(args) > 1 else None)
         if args_ is not None and args_.gradient_checkpointing and not args_.gradient_checkpointing_kwargs:
             args_.gradient_checkpointing_kwargs = {'use_reentrant': False}
-        if 'tokenizer' in kwargs: kwargs.setdefault('processing_class', kwargs.pop('tokenizer'))   # the post's (transformers 4) name
+        import inspect   # the post passes `tokenizer=` (transformers 4); transformers 5 calls it `processing_class`
+        new, old = ('processing_class', 'tokenizer') if 'processing_class' in inspect.signature(Trainer.__init__).parameters \
+            else ('tokenizer', 'processing_class')
+        if old in kwargs: kwargs.setdefault(new, kwargs.pop(old))
         super().__init__(*args, **kwargs)
         self.loss_is_scaled_for_ga = False   # a mean over the batch: Trainer divides it by the accumulation steps
         self.loss_function = loss_function if loss_function is not None else load_loss('HardNegativeNLLLoss', scale=20.)
