@@ -6,7 +6,7 @@ package, so its two small pieces are restated below, behaviour for behaviour).""
 import statistics, time
 
 import torch
-from llm2vec.dataset.dataset import TrainSample
+from bg2vec.collator import TrainSample
 
 from bg2vec.cached import length_chunks
 from bg2vec.tiny import read_corpus
