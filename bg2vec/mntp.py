@@ -14,6 +14,7 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 from peft import PeftModel
+from torch.utils.checkpoint import checkpoint
 from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, DataCollatorForLanguageModeling, HfArgumentParser, PreTrainedTokenizerBase,
                           Trainer, TrainerCallback, TrainingArguments, set_seed)
 from transformers.utils import ModelOutput
@@ -25,15 +26,16 @@ from torch.distributed.elastic.multiprocessing.errors import record
 from .jobs import (check_finite, check_output_dir, claim_output_dir, cpu_ranks, load_rng_state_safely, record_output_entries,
                          resolve_resume, run_job, run_settings, save_training_args, write_atomic)
 from .data import load_raw_datasets, nonblank_rows
-from .backbones import BIDIRECTIONAL_MODEL_TYPES, backbone_attn_implementation, dtype_kwarg, is_causal_switch, legacy_class, make_bidirectional
+from .backbones import (BIDIRECTIONAL_MODEL_TYPES, VISION_LANGUAGE_TYPES, backbone_attn_implementation, dtype_kwarg, is_causal_switch,
+                              legacy_class, make_bidirectional)
 from .model import initialize_peft, resolve_attn_implementation, resolve_dtype
 
 # %% auto #0
 __all__ = ['MASK_TOKEN_TYPES', 'MNTP_MODEL_TYPES', 'CURVE_KEYS', 'MNTP_ARGUMENT_CLASSES', 'MNTP_RESULT_FIELDS', 'USAGE',
-           'mntp_tokenizer', 'MNTPCollator', 'group_texts', 'MNTPOutput', 'MNTPModel', 'load_mntp_model', 'add_lora',
-           'masked_token_accuracy', 'top_guesses', 'StopAfterSteps', 'MNTPTrainer', 'save_adapter', 'mntp_curves',
-           'plot_mntp_curves', 'MNTPArguments', 'mntp_parser', 'parse_mntp_config', 'mntp_run_config', 'check_mntp_run',
-           'train_mntp', 'main']
+           'mntp_tokenizer', 'MNTPCollator', 'group_texts', 'MNTPOutput', 'MNTPModel', 'soft_cap', 'masked_lm_loss',
+           'load_mntp_model', 'add_lora', 'masked_token_accuracy', 'top_guesses', 'StopAfterSteps', 'MNTPTrainer',
+           'save_adapter', 'mntp_curves', 'plot_mntp_curves', 'MNTPArguments', 'mntp_parser', 'parse_mntp_config',
+           'mntp_run_config', 'check_mntp_run', 'train_mntp', 'main']
 
 # %% ../nbs/07_mntp.ipynb #355adbae
 MASK_TOKEN_TYPES = ('blank', 'eos', 'mask')
@@ -90,9 +92,9 @@ class MNTPCollator(DataCollatorForLanguageModeling):
         ids, labels = self.torch_mask_tokens(batch['input_ids'].clone(), batch.get('special_tokens_mask'))
         return {'input_ids': ids, 'attention_mask': batch['attention_mask'], 'labels': labels}
 
-    def torch_mask_tokens(self, inputs:torch.Tensor, special_tokens_mask:torch.Tensor|None=None):
+    def torch_mask_tokens(self, inputs:torch.Tensor, special_tokens_mask:torch.Tensor|None=None, **kwargs):
         "Pick tokens with probability `mlm_probability`; 80/10/10 as `DataCollatorForLanguageModeling`, or all masked"
-        if not self.all_mask: return super().torch_mask_tokens(inputs, special_tokens_mask)
+        if not self.all_mask: return super().torch_mask_tokens(inputs, special_tokens_mask, **kwargs)   # transformers 5: offset_mapping
         labels = inputs.clone()
         if special_tokens_mask is None:
             special_tokens_mask = torch.tensor([self.tokenizer.get_special_tokens_mask(r, already_has_special_tokens=True)
@@ -120,13 +122,17 @@ def group_texts(data, # a `datasets.Dataset` (or a streamed `IterableDataset`) w
 # %% ../nbs/07_mntp.ipynb #5cda185b
 @dataclass
 class MNTPOutput(ModelOutput):
-    "The MNTP loss, and the logits and targets of the masked positions only (or, without labels, the logits of every position)"
+    "The MNTP loss, the masked positions' targets and best guesses, their logits (or, without labels, every position's logits)"
     loss: torch.Tensor|None = None
-    logits: torch.Tensor|None = None
-    labels: torch.Tensor|None = None
+    logits: torch.Tensor|None = None # float32, one row per masked position; None where the head ran in chunks or fused
+    labels: torch.Tensor|None = None # the masked tokens, one per row
+    predictions: torch.Tensor|None = None # the most likely token of each row
 
 class MNTPModel(torch.nn.Module):
     "A decoder's bidirectional body (`model`) under its LM head (`lm_head`), the head run only where a masked token is predicted"
+    head_chunk_rows:int = 4096   # more masked rows than this: the head runs on chunks of this many (see below)
+    fused_head:bool = True       # on a GPU where `liger_kernel` is installed: its fused linear cross-entropy
+
     def __init__(self, lm): # a `*ForCausalLM` (or a vision-language model around a text decoder) with `is_causal=False` set
         super().__init__()
         body = lm.model
@@ -136,18 +142,13 @@ class MNTPModel(torch.nn.Module):
     def forward(self, input_ids=None, attention_mask=None, labels=None, **kwargs):
         kwargs.setdefault('use_cache', False)
         hidden = self.model(input_ids=input_ids, attention_mask=attention_mask, **kwargs)[0]
-        if labels is None: return MNTPOutput(logits=self._capped(self.lm_head(hidden).float()))
+        cap = getattr(self.config, 'final_logit_softcapping', None)
+        if labels is None: return MNTPOutput(logits=soft_cap(self.lm_head(hidden).float(), cap))
         targets = labels[:, 1:]
         where = targets != -100                                  # position i-1 predicts the masked token at position i
-        logits = self._capped(self.lm_head(hidden[:, :-1][where]).float())
-        targets = targets[where]
-        loss = F.cross_entropy(logits, targets) if len(targets) else logits.sum() * 0.   # a batch with nothing masked adds 0
-        return MNTPOutput(loss=loss, logits=logits, labels=targets)
-
-    def _capped(self, logits:torch.Tensor) -> torch.Tensor:
-        "Gemma-2's and Gemma-3's soft-cap on the LM head's logits (`cap * tanh(logits / cap)`); other architectures have none"
-        cap = getattr(self.config, 'final_logit_softcapping', None)
-        return logits if cap is None else cap * torch.tanh(logits / cap)
+        loss, logits, predictions = masked_lm_loss(hidden[:, :-1][where], targets[where], self.lm_head, cap,
+                                                   self.head_chunk_rows, self.fused_head)
+        return MNTPOutput(loss=loss, logits=logits, labels=targets[where], predictions=predictions)
 
     def get_model_for_peft(self): return self.model
     def set_model_for_peft(self, model): self.model = model
@@ -155,9 +156,46 @@ class MNTPModel(torch.nn.Module):
     def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None):
         self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=gradient_checkpointing_kwargs)
 
-MNTP_MODEL_TYPES = BIDIRECTIONAL_MODEL_TYPES   # the backbones lesson's list
+# %% ../nbs/07_mntp.ipynb #928e9e6e
+def soft_cap(logits:torch.Tensor, cap:float|None) -> torch.Tensor:
+    "Gemma-2's final-logit soft-cap, `cap * tanh(logits / cap)`; the logits unchanged where `cap` is None"
+    return logits if cap is None else cap * torch.tanh(logits / cap)
+
+def _fused_cross_entropy():
+    "`liger_kernel`'s fused linear cross-entropy loss class where the package is installed, else None"
+    try: from liger_kernel.transformers import LigerFusedLinearCrossEntropyLoss
+    except ImportError: return None
+    return LigerFusedLinearCrossEntropyLoss
+
+def _chunk_loss(head, hidden, targets, cap):
+    "Summed cross-entropy and best guesses of one chunk of masked rows"
+    logits = soft_cap(head(hidden).float(), cap)
+    return F.cross_entropy(logits, targets, reduction='sum'), logits.argmax(-1)
+
+def masked_lm_loss(hidden:torch.Tensor, # (rows, hidden): the states of the positions that predict a masked token
+                   targets:torch.Tensor, # (rows,): the masked tokens
+                   head:torch.nn.Module, # the LM head
+                   cap:float|None=None, # the final-logit soft-cap; None: none
+                   chunk_rows:int=4096, # more rows than this: the head runs on chunks of this many, recomputed in backward
+                   fused:bool=True, # on a GPU where `liger_kernel` is installed: its fused linear cross-entropy
+                  ) -> tuple:
+    "(mean cross-entropy, float32 logits or None, best guesses) of the masked rows: in one go, in chunks, or fused"
+    if len(targets) == 0: return hidden.sum() * 0., None, targets   # a batch with nothing masked adds 0
+    fused_loss = _fused_cross_entropy() if fused and hidden.is_cuda and isinstance(head, torch.nn.Linear) else None
+    if fused_loss is not None:   # no logits at all; the guesses from a pass without gradients (the cap keeps the order)
+        out = fused_loss(**({'softcap': cap} if cap is not None else {}))(head.weight, hidden, targets, head.bias)
+        with torch.no_grad(): guesses = torch.cat([head(h).argmax(-1) for h in hidden.split(chunk_rows)])
+        return (out if torch.is_tensor(out) else out.loss if hasattr(out, 'loss') else out[0]), None, guesses
+    if len(targets) <= chunk_rows:
+        logits = soft_cap(head(hidden).float(), cap)
+        return F.cross_entropy(logits, targets), logits, logits.argmax(-1)
+    sums, guesses = zip(*(checkpoint(_chunk_loss, head, h, t, cap, use_reentrant=False, preserve_rng_state=False)
+                          for h, t in zip(hidden.split(chunk_rows), targets.split(chunk_rows))))
+    return torch.stack(sums).sum() / len(targets), None, torch.cat(guesses)
 
 # %% ../nbs/07_mntp.ipynb #81d981e0
+MNTP_MODEL_TYPES = BIDIRECTIONAL_MODEL_TYPES + tuple(VISION_LANGUAGE_TYPES)   # the decoders, and the checkpoints around one
+
 def load_mntp_model(model_name_or_path:str, # a hub name or a folder
                     torch_dtype:str|None=None, # 'bfloat16', 'float32', 'auto', ...; default float32
                     attn_implementation:str|None='sdpa', # 'eager', 'sdpa' or 'flash_attention_2' (falls back to sdpa)
@@ -214,13 +252,14 @@ class StopAfterSteps(TrainerCallback):
         if state.global_step >= self.n: control.should_training_stop = True
 
 class MNTPTrainer(Trainer):
-    "`Trainer` for masked next-token prediction on a `*BiForMNTP` model with a LoRA adapter; logs masked-token accuracy"
+    "`Trainer` for masked next-token prediction on an `MNTPModel` with a LoRA adapter; logs masked-token accuracy"
+    loss_is_scaled_for_ga = False   # the loss is a mean over the micro-batch's masked tokens: divide it by the accumulation steps
+
     def __init__(self, *args, **kwargs):
         targs = kwargs.get('args') or (args[1] if len(args) > 1 else None)
         if targs is not None and targs.gradient_checkpointing and not targs.gradient_checkpointing_kwargs:
             targs.gradient_checkpointing_kwargs = {'use_reentrant': False}   # reentrant checkpointing fails under LoRA
         super().__init__(*args, **kwargs)
-        self.loss_is_scaled_for_ga = False   # a mean over the masked tokens of the micro-batch: divided by the accumulation steps
         self.counts = {'train': torch.zeros(2), 'eval': torch.zeros(2)}   # (correct, masked) since the last log
 
     def _remove_unused_columns(self, dataset, description=None): return dataset   # the collator reads the text column
@@ -232,7 +271,7 @@ class MNTPTrainer(Trainer):
     def compute_loss(self, model, inputs, return_outputs:bool=False, **kwargs):
         out = model(**inputs)
         split = 'train' if model.training else 'eval'
-        seen = torch.stack([(out.logits.argmax(-1) == out.labels).sum(), torch.tensor(out.labels.numel(), device=out.labels.device)])
+        seen = torch.stack([(out.predictions == out.labels).sum(), torch.tensor(out.labels.numel(), device=out.labels.device)])
         self.counts[split] = self.counts[split].to(seen.device) + seen.detach().float()
         return (out.loss, out) if return_outputs else out.loss
 
@@ -278,7 +317,7 @@ class MNTPTrainer(Trainer):
     def _load_rng_state(self, checkpoint): load_rng_state_safely(super()._load_rng_state, checkpoint)
 
 # %% ../nbs/07_mntp.ipynb #48a9eb32
-def save_adapter(model, # a `*BiForMNTP` model with a LoRA adapter on its body, or that `PeftModel` itself
+def save_adapter(model, # an `MNTPModel` with a LoRA adapter on its body, or that `PeftModel` itself
                  tokenizer, # saved beside the adapter (None: not saved)
                  output_dir, # the folder to write into (other files there are kept)
                 ) -> Path:
