@@ -219,10 +219,6 @@ def pair_cosines(model, pairs:list[tuple[str, str]], batch_size:int=64) -> tuple
     sim = cos_sim(*(torch.as_tensor(model.encode([p[k] for p in pairs], **kw)).float() for k in (0, 1)))
     return sim.diagonal(), sim[~torch.eye(len(pairs), dtype=torch.bool)]
 
-# %% ../nbs/05_evaluate.ipynb #df2bbde8
-#| eval: false
-if __name__ == '__main__': main()
-
 # %% ../nbs/05_evaluate.ipynb #bb6e71b9
 MTEB_BULGARIAN_TASKS = ('BulgarianStoreReviewSentimentClassfication', 'SIB200Classification', 'SIB200ClusteringS2S',
                         'MultilingualSentimentClassification', 'XNLI', 'BelebeleRetrieval', 'WikipediaRetrievalMultilingual',
@@ -370,3 +366,7 @@ def mteb_table(scores:dict, failed:dict|None=None) -> str:
     rows += [f'{k:<{width}}{m:<14}{s:>8.4f}' for k, (m, s) in scores.items()]
     rows += [f'{k:<{width}}failed: {why}' for k, why in (failed or {}).items()]
     return '\n'.join(rows)
+
+# %% ../nbs/05_evaluate.ipynb #df2bbde8
+#| eval: false
+if __name__ == '__main__': main()
