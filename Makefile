@@ -51,6 +51,25 @@ docs-test: tiny
 	$(BIN)/python tools/docs.py --only index 02_loss --out _docs
 	$(BIN)/python tools/test_docs.py _docs
 
+# llm2vec's legacy environment (transformers 4.44.2, pinned in constraints-llm2vec.txt): the Bg2Vec post's code run verbatim
+# against this package, and parity checks against llm2vec. bg2vec itself goes in with --no-deps: its metadata asks for
+# transformers 5. The tiny model is built with transformers 4.44 into a cache of its own.
+LEGACY       := .venv-llm2vec
+LEGACY_BIN   := $(LEGACY)/bin
+LEGACY_STAMP := $(LEGACY)/.bg2vec-installed
+LEGACY_CACHE := $(CURDIR)/.cache/llm2vec
+
+$(LEGACY_STAMP): constraints-llm2vec.txt settings.ini setup.py pyproject.toml
+	test -x $(LEGACY_BIN)/python || $(PYTHON) -m venv $(LEGACY)
+	$(LEGACY_BIN)/python -m pip install -q --upgrade pip
+	$(LEGACY_BIN)/python -m pip install -q -r constraints-llm2vec.txt
+	$(LEGACY_BIN)/python -m pip install -q --no-deps -e .
+	touch $@
+
+.PHONY: test-llm2vec
+test-llm2vec: $(LEGACY_STAMP)
+	BG2VEC_CACHE=$(LEGACY_CACHE) OMP_NUM_THREADS=1 $(LEGACY_BIN)/nbdev_test --path nbs/95_llm2vec.ipynb --flags llm2vec --do_print --timing
+
 readme: $(STAMP)
 	$(BIN)/python tools/readme.py
 

@@ -2,7 +2,9 @@
 
 The reference is llm2vec's own SimCSE path: `LLM2Vec.tokenize`, `LLM2Vec.encode`, `llm2vec.loss.HardNegativeNLLLoss`, and the
 `DefaultCollator` and `SimCSETrainer.compute_loss` of llm2vec's `experiments/run_simcse.py` (that script is not part of the pip
-package, so its two small pieces are restated below, behaviour for behaviour)."""
+package, so its two small pieces are restated below, behaviour for behaviour). They only call the model they are given, so this
+module imports nothing of llm2vec: it loads on the current stack too, and the legacy environment's scripts
+(`llm2vec_worker.py`, `gpu.py` there) take them from here."""
 import statistics, time
 
 import torch

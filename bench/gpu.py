@@ -1,7 +1,15 @@
 """GPU benchmark: a Mistral-7B-shaped encoder with random weights (no download), bf16, LoRA r 16, batch 128 x 128 tokens,
-gradient checkpointing; bg2vec's path against llm2vec's, plain and cached loss, and encode throughput. Then "real lengths":
-one batch whose token lengths follow the bundled corpus' sentence lengths scaled to 10-128 tokens, in real (non-pad) tokens per
-second, for llm2vec's path and ours in one pass and in chunks of rows of similar length (`--length_chunk_size`).
+gradient checkpointing; plain and cached loss, and encode throughput. Then "real lengths": one batch whose token lengths follow
+the bundled corpus' sentence lengths scaled to 10-128 tokens, in real (non-pad) tokens per second, in one pass and in chunks of
+rows of similar length (`--length_chunk_size`).
+
+llm2vec cannot be imported on the current stack, so the reference runs in its own environment (transformers 4.44.2 + llm2vec
+0.2.3, constraints-llm2vec.txt) and the script has two modes, chosen by what it can import:
+  * current stack: bg2vec's rows only (plain, cached, encode, real lengths, compiled layers), the decoder built with
+    `AutoModel.from_config` after `bg2vec.backbones.make_bidirectional` (transformers' `is_causal=False`);
+  * legacy environment (llm2vec importable): llm2vec's rows only (`MistralBiModel`, `LLM2Vec`, its loss, and its
+    `DefaultCollator` and `compute_loss` restated in `common.py`), the same shape and seed.
+Each writes its JSON; `python bench/compare_gpu.py LEGACY.json CURRENT.json` prints the ratios against the goals.
 
     python bench/gpu.py [--steps 3] [--json OUT.json]      # on one GPU, a few minutes
     python bench/gpu.py --small                            # a tiny shape, to check the script anywhere
@@ -14,10 +22,13 @@ import argparse, importlib.util, json, statistics, sys, time
 from pathlib import Path
 
 import torch
-from llm2vec import LLM2Vec
-from llm2vec.loss.utils import load_loss as llm2vec_load_loss
-from llm2vec.models import MistralBiModel
 from transformers import MistralConfig
+
+try:   # the legacy environment; on transformers 5 llm2vec fails at import
+    from llm2vec import LLM2Vec
+    LEGACY = True
+except Exception:
+    LEGACY = False
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import ReferenceCollator, length_mix, long_texts, pairs, positions, reference_loss, sentences, sync, to_device  # noqa: E402
@@ -29,6 +40,7 @@ from bg2vec.tiny import read_corpus, train_tokenizer  # noqa: E402
 from bg2vec.cached import cached_step, embed_views  # noqa: E402
 
 PEAK_BF16 = {'H100': 989e12, 'H200': 989e12, 'A100': 312e12}
+N_AGREE = 16   # sentences whose embeddings (before any training step) each mode saves, for compare_gpu.py's agreement check
 
 
 def peak_flops():
@@ -37,7 +49,8 @@ def peak_flops():
     return next((v for k, v in PEAK_BF16.items() if k in name), float('nan'))
 
 
-def build(small, device, dtype):
+def build(small, device, dtype, legacy=LEGACY):
+    "The encoder (`Bg2Vec`, or `LLM2Vec` with `legacy`), its tokenizer, the base model's parameter count and the attention kernel"
     cfg = MistralConfig(vocab_size=38000, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
                         num_attention_heads=32, num_key_value_heads=8, max_position_embeddings=32768, rope_theta=1e6,
                         attention_dropout=0.3)
@@ -45,18 +58,32 @@ def build(small, device, dtype):
         cfg.update(dict(hidden_size=256, intermediate_size=688, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2))
     attn = 'flash_attention_2' if (importlib.util.find_spec('flash_attn') and device == 'cuda') else 'sdpa'
     cfg._attn_implementation = attn
+    cfg.use_cache = False
     torch.manual_seed(0)
     old = torch.get_default_dtype(); torch.set_default_dtype(dtype)
-    with torch.device(device): base = MistralBiModel(cfg)
-    torch.set_default_dtype(old)
+    try:
+        with torch.device(device):
+            if legacy:
+                from llm2vec.models import MistralBiModel
+                base = MistralBiModel(cfg)
+            else:
+                from transformers import AutoModel
+                from bg2vec.backbones import make_bidirectional
+                base = AutoModel.from_config(make_bidirectional(cfg), attn_implementation=attn)
+    finally: torch.set_default_dtype(old)
     n_params = sum(p.numel() for p in base.parameters())
     tok = train_tokenizer(read_corpus())
     tok.pad_token, tok.padding_side = tok.eos_token, 'left'
     model = initialize_peft(base, lora_r=16, lora_alpha=32, lora_dropout=0.05, verbose=False)
     model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={'use_reentrant': False})
-    ours = Bg2Vec(model=model, tokenizer=tok, pooling_mode='mean', max_length=128)
-    ref = LLM2Vec(model=model, tokenizer=tok, pooling_mode='mean', max_length=128)
-    return ours, ref, tok, n_params, attn
+    cls = LLM2Vec if legacy else Bg2Vec
+    return cls(model=model, tokenizer=tok, pooling_mode='mean', max_length=128), tok, n_params, attn
+
+
+def weights_checksum(model) -> float:
+    "Sum of the absolute input embeddings: equal in both modes when both built the same random weights"
+    emb = next(p for n, p in model.named_parameters() if 'embed_tokens' in n)
+    return emb.detach().float().abs().sum().item()
 
 
 WARMUP = {}
@@ -86,14 +113,22 @@ def main():
     a = p.parse_args()
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     dtype = torch.bfloat16 if device == 'cuda' else torch.float32
+    mode = 'llm2vec' if LEGACY else 'bg2vec'
     t0 = time.time()
-    ours, ref, tok, n_params, attn = build(a.small, device, dtype)
-    print(f'{torch.cuda.get_device_name() if device == "cuda" else "cpu"}, torch {torch.__version__}, attention {attn}, '
-          f'{n_params/1e9:.2f}B parameters, built in {time.time()-t0:.0f}s', flush=True)
+    enc_model, tok, n_params, attn = build(a.small, device, dtype)
+    import transformers
+    print(f'{mode} mode: {torch.cuda.get_device_name() if device == "cuda" else "cpu"}, torch {torch.__version__}, '
+          f'transformers {transformers.__version__}, attention {attn}, {n_params/1e9:.2f}B parameters, '
+          f'built in {time.time()-t0:.0f}s', flush=True)
     texts = long_texts(tok, 4 * a.batch, 130)
-    loss_ours, loss_ref = load_loss('HardNegativeNLLLoss', scale=20.), llm2vec_load_loss('HardNegativeNLLLoss', scale=20.)
-    opt = torch.optim.AdamW([q for q in ours.parameters() if q.requires_grad], lr=1e-5)
-    coll_ours, coll_ref = SimCSEDefaultCollator(ours.tokenize), ReferenceCollator(ref)
+    if LEGACY:
+        from llm2vec.loss.utils import load_loss as llm2vec_load_loss
+        loss_fn = llm2vec_load_loss('HardNegativeNLLLoss', scale=20.)
+        collate = ReferenceCollator(enc_model)
+    else:
+        loss_fn = load_loss('HardNegativeNLLLoss', scale=20.)
+        collate = SimCSEDefaultCollator(enc_model.tokenize)
+    opt = torch.optim.AdamW([q for q in enc_model.parameters() if q.requires_grad], lr=1e-5)
     it = {'i': 0}
 
     def batch():
@@ -103,44 +138,41 @@ def main():
     def finish(loss):
         loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
 
-    def step_ref():
-        feats, _ = coll_ref(batch()); finish(reference_loss(ref, to_device(feats, device), loss_ref))
+    # llm2vec's path as its SimCSETrainer runs it: one forward per view, LoRA inputs cast to float32 by peft
+    def step_ref(samples=None):
+        feats, _ = collate(samples or batch()); finish(reference_loss(enc_model, to_device(feats, device), loss_fn))
 
     # ours as SimCSETrainer runs it with bf16=True: autocast, LoRA input casts off (and the norms fused, below)
     amp = torch.autocast(device, dtype=torch.bfloat16, enabled=device == 'cuda')
 
-    def step_ours():
-        feats, _ = coll_ours(batch())
-        with amp, disable_input_dtype_casting(ours, active=device == "cuda"): finish(loss_ours(*embed_views(ours, to_device(feats, device))))
-
-    # real lengths: one fixed batch, so that every path sees the same tokens
-    mix = pairs(length_mix(tok, texts, a.batch))
-    mix_feats = coll_ours(mix)[0]
-    mix_real = 2 * int(mix_feats[0]['attention_mask'].sum())
-
-    def step_ref_mix():
-        feats, _ = coll_ref(mix); finish(reference_loss(ref, to_device(feats, device), loss_ref))
-
-    def step_ours_mix(chunk=None):
-        feats, _ = coll_ours(mix)
-        with amp, disable_input_dtype_casting(ours, active=device == "cuda"):
-            finish(loss_ours(*embed_views(ours, to_device(feats, device), chunk_size=chunk)))
+    def step_ours(samples=None, chunk=None):
+        feats, _ = collate(samples or batch())
+        with amp, disable_input_dtype_casting(enc_model, active=device == 'cuda'):
+            finish(loss_fn(*embed_views(enc_model, to_device(feats, device), chunk_size=chunk)))
 
     def step_cached():
-        feats, _ = coll_ours(batch())
-        with amp, disable_input_dtype_casting(ours, active=device == "cuda"): cached_step(ours, to_device(feats, device), loss_ours, a.mini)
+        feats, _ = collate(batch())
+        with amp, disable_input_dtype_casting(enc_model, active=device == 'cuda'):
+            cached_step(enc_model, to_device(feats, device), loss_fn, a.mini)
         opt.step(); opt.zero_grad(set_to_none=True)
 
-    ours.train()
-    n_tok = sum(int(f['attention_mask'].sum()) for f in coll_ours(batch())[0])   # real tokens per step, both views
-    res, peak, enc = {}, peak_flops(), {}
+    # real lengths: one fixed batch, so that every path (and both modes) sees the same tokens
+    mix = pairs(length_mix(tok, texts, a.batch))
+    # counted with bg2vec's collator in both modes (the positions a one-pass step computes), so both JSONs hold the same counts
+    counter = Bg2Vec(model=enc_model.model, tokenizer=tok, pooling_mode='mean', max_length=128)
+    mix_feats = SimCSEDefaultCollator(counter.tokenize)(mix)[0]
+    mix_real = 2 * int(mix_feats[0]['attention_mask'].sum())
+    n_tok = sum(int(f['attention_mask'].sum()) for f in collate(batch())[0])   # real tokens per step, both views
     sents = sentences(a.encode_n)
+    res = {'mode': mode, 'transformers': transformers.__version__, 'weights checksum': weights_checksum(enc_model)}
+    peak, enc = peak_flops(), {}
+    agree_path = Path(a.json).with_suffix('.embeddings.pt') if a.json else None
 
     def save():   # after every measurement, so that a run cut short by a time limit still leaves its figures
         if a.json: Path(a.json).write_text(json.dumps({**res, 'encode': enc, 'warm-up seconds': WARMUP}, indent=1))
 
     def run_step(name, fn):
-        ours.train()
+        enc_model.train()
         t, mem = measure(fn, a.steps, device, name)
         res[name] = dict(seconds=t, tokens_per_s=n_tok / t, mfu=4 * n_params * n_tok / t / peak, peak_gib=mem)
         print(f"{name:<32} {t:7.3f} s/step  {n_tok/t:9.0f} tok/s  MFU {res[name]['mfu']*100:5.1f}%  peak {mem:6.1f} GiB",
@@ -152,63 +184,55 @@ def main():
                                                                      for q in (.1, .5, .9, 1.)]})
 
     def run_real(name, fn, chunk=None):
-        ours.train()
+        enc_model.train()
         t, mem = measure(fn, a.real_steps, device, name)
         pos = positions(mix_feats, chunk)
         real[name] = dict(seconds=t, real_tokens_per_s=mix_real / t, positions=pos, padding=1 - mix_real / pos,
                           mfu_real_tokens=4 * n_params * mix_real / t / peak, peak_gib=mem)
-        ratio = real[name]['real_tokens_per_s'] / real['llm2vec path']['real_tokens_per_s'] if 'llm2vec path' in real else 1.
-        print(f"real lengths, {name:<26} {t:7.3f} s/step  {mix_real/t:9.0f} real tok/s  {ratio:5.2f}x  padding "
+        print(f"real lengths, {name:<26} {t:7.3f} s/step  {mix_real/t:9.0f} real tok/s  padding "
               f"{real[name]['padding']:4.0%}  MFU(real) {real[name]['mfu_real_tokens']*100:5.1f}%  peak {mem:6.1f} GiB", flush=True)
         save()
 
-    def run_encode(name, m):
-        m.eval()
-        t0 = time.perf_counter(); m.encode(sents[:256], batch_size=128, show_progress_bar=False, device=device)
+    def run_encode(name):
+        enc_model.eval()
+        t0 = time.perf_counter(); enc_model.encode(sents[:256], batch_size=128, show_progress_bar=False, device=device)
         first = time.perf_counter() - t0
-        t, _ = measure(lambda: m.encode(sents, batch_size=128, show_progress_bar=False, device=device), a.steps, device, name)
+        t, _ = measure(lambda: enc_model.encode(sents, batch_size=128, show_progress_bar=False, device=device), a.steps, device, name)
         WARMUP[name] = first
         enc[name] = a.encode_n / t
         print(f'{name:<32} {enc[name]:9.0f} sentences/s', flush=True)
         save()
-        return m.encode(sents[:64], show_progress_bar=False, device=device)
+        return enc_model.encode(sents[:64], show_progress_bar=False, device=device)
 
-    # the reference first: ours and the reference share the weights, and ours fuses the norms in place
-    run_step('llm2vec path', step_ref)
-    e_ref = run_encode('llm2vec encode', ref)
+    # embeddings of the untrained weights (LoRA B is zero): the same in both modes, up to bf16 kernels
+    enc_model.eval()
+    first = enc_model.encode(sents[:N_AGREE], show_progress_bar=False, device=device).float().cpu()
+    if agree_path: torch.save(first, agree_path)
     print(f"real-lengths batch: {a.batch} pairs, {mix_real} real tokens (both views) of {real['positions_one_pass']} positions; "
           f"lengths at 10/50/90%/max {real['lengths 10/50/90/max']}", flush=True)
-    run_real('llm2vec path', step_ref_mix)
-    print(f'fused RMSNorm layers: {fuse_rms_norm(ours.model)}', flush=True)
-    run_step('bg2vec path', step_ours)
-    run_step(f'bg2vec cached loss (mini {a.mini})', step_cached)
-    e_ours = run_encode('bg2vec encode', ours)
-    run_real('bg2vec, one pass', step_ours_mix)
-    for c in a.length_chunks: run_real(f'bg2vec, chunks of {c} rows', lambda c=c: step_ours_mix(c), c)
-    if a.compile:   # regional compilation (`--compile_layers true`): the same weights, decoder layers compiled in place
-        print(f'compiled decoder layers: {compile_layers(ours.model)}', flush=True)
-        run_step('bg2vec path, compiled layers', step_ours)
-        e_comp = run_encode('bg2vec encode, compiled layers', ours)
-        res['compile warm-up seconds'] = {k: WARMUP[k] for k in ('bg2vec path, compiled layers', 'bg2vec encode, compiled layers')}
-        res['encode min cosine compiled vs eager'] = torch.nn.functional.cosine_similarity(e_comp, e_ours).min().item()
-    res['step ratio (llm2vec / bg2vec)'] = res['llm2vec path']['seconds'] / res['bg2vec path']['seconds']
-    print(f"training step ratio llm2vec / bg2vec: {res['step ratio (llm2vec / bg2vec)']:.2f}x (goal >= 1.3x; MFU goal >= 35%)")
+    if LEGACY:   # the norms stay unfused: llm2vec's own code path
+        run_step('llm2vec path', step_ref)
+        run_encode('llm2vec encode')
+        run_real('llm2vec path', lambda: step_ref(mix))
+    else:
+        print(f'fused RMSNorm layers: {fuse_rms_norm(enc_model.model)}', flush=True)
+        run_step('bg2vec path', step_ours)
+        run_step(f'bg2vec cached loss (mini {a.mini})', step_cached)
+        e_ours = run_encode('bg2vec encode')
+        run_real('bg2vec, one pass', lambda: step_ours(mix))
+        for c in a.length_chunks: run_real(f'bg2vec, chunks of {c} rows', lambda c=c: step_ours(mix, c), c)
+        if a.compile:   # regional compilation (`--compile_layers true`): the same weights, decoder layers compiled in place
+            print(f'compiled decoder layers: {compile_layers(enc_model.model)}', flush=True)
+            run_step('bg2vec path, compiled layers', step_ours)
+            e_comp = run_encode('bg2vec encode, compiled layers')
+            res['compile warm-up seconds'] = {k: WARMUP[k] for k in ('bg2vec path, compiled layers', 'bg2vec encode, compiled layers')}
+            res['encode min cosine compiled vs eager'] = torch.nn.functional.cosine_similarity(e_comp, e_ours).min().item()
+            print(f"compiled layers: MFU {res['bg2vec path, compiled layers']['mfu']*100:.1f}%, encode min cosine vs eager "
+                  f"{res['encode min cosine compiled vs eager']:.4f} (warm-ups incl. compilation: "
+                  f"{', '.join(f'{v:.0f} s' for v in res['compile warm-up seconds'].values())})")
     res['encode'] = enc
-    res['encode ratio'] = enc['bg2vec encode'] / enc['llm2vec encode']
-    print(f"encode throughput ratio bg2vec / llm2vec: {res['encode ratio']:.2f}x (goal >= 2x)")
-    if a.compile:
-        res['step ratio, compiled layers'] = res['llm2vec path']['seconds'] / res['bg2vec path, compiled layers']['seconds']
-        res['encode ratio, compiled layers'] = enc['bg2vec encode, compiled layers'] / enc['llm2vec encode']
-        print(f"compiled layers: step ratio {res['step ratio, compiled layers']:.2f}x, MFU "
-              f"{res['bg2vec path, compiled layers']['mfu']*100:.1f}%, encode ratio {res['encode ratio, compiled layers']:.2f}x "
-              f"(warm-ups incl. compilation: {', '.join(f'{v:.0f} s' for v in res['compile warm-up seconds'].values())})")
-    best = max((k for k in real if k.startswith('bg2vec')), key=lambda k: real[k]['real_tokens_per_s'])
-    real['best ratio (real tokens/s, bg2vec / llm2vec)'] = real[best]['real_tokens_per_s'] / real['llm2vec path']['real_tokens_per_s']
-    print(f"real lengths: {best} at {real['best ratio (real tokens/s, bg2vec / llm2vec)']:.2f}x llm2vec's real tokens/s (goal >= 2.5x)")
-    res['encode min cosine vs llm2vec'] = torch.nn.functional.cosine_similarity(e_ours, e_ref).min().item()
-    print(f"encode agreement with llm2vec (bf16): min cosine {res['encode min cosine vs llm2vec']:.4f}")
     res.update(device=torch.cuda.get_device_name() if device == 'cuda' else 'cpu', attention=attn, params=n_params,
-               tokens_per_step=n_tok, batch=a.batch, steps=a.steps)
+               tokens_per_step=n_tok, batch=a.batch, steps=a.steps, embeddings=agree_path.name if agree_path else None)
     print(json.dumps({**res, 'warm-up seconds': WARMUP}, indent=1))
     save()
 

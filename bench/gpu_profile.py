@@ -1,8 +1,9 @@
 """Where a 7B SimCSE step's GPU time goes (bg2vec path, batch 128 x 128, bf16, LoRA r 16, gradient checkpointing), and what
 two kernel-level changes buy: fused RMSNorm (`torch.nn.functional.rms_norm`) and no attention mask for a batch without padding
-(so that sdpa may pick its flash kernel).
+(so that sdpa may pick its flash kernel). The current stack only: the decoder is built as `bench/gpu.py` builds it there
+(`AutoModel.from_config` after `bg2vec.backbones.make_bidirectional`).
 
-    python bench/gpu_profile.py"""
+    python bench/gpu_profile.py [--small]"""
 import statistics, sys, time
 from pathlib import Path
 
@@ -15,11 +16,14 @@ from common import long_texts, pairs, sync, to_device  # noqa: E402
 from bg2vec.collator import SimCSEDefaultCollator  # noqa: E402
 from bg2vec.loss import load_loss  # noqa: E402
 from bg2vec.cached import embed_views  # noqa: E402
+from bg2vec.model import fuse_rms_norm  # noqa: E402
 
 small = '--small' in sys.argv
 device = 'cuda' if torch.cuda.is_available() else 'cpu'
-ours, _, tok, n_params, attn = gpu.build(small, device, torch.bfloat16 if device == 'cuda' else torch.float32)
-texts = long_texts(tok, 128, 130)
+ours, tok, n_params, attn = gpu.build(small, device, torch.bfloat16 if device == 'cuda' else torch.float32, legacy=False)
+print(f'{n_params/1e9:.2f}B parameters, attention {attn}', flush=True)
+n = 8 if small else 128
+texts = long_texts(tok, n, 130)
 feats = to_device(SimCSEDefaultCollator(ours.tokenize)(pairs(texts))[0], device)
 loss_fn = load_loss('HardNegativeNLLLoss', scale=20.)
 ours.train()
@@ -55,9 +59,7 @@ def amp_step():
 t_amp = median(amp_step)
 print(f'autocast bf16, LoRA input casting off: {t_amp:.3f}s ({base / t_amp:.2f}x)', flush=True)
 
-from transformers.models.mistral import modeling_mistral  # noqa: E402
-def fused_rms(self, x): return torch.nn.functional.rms_norm(x, self.weight.shape, self.weight, self.variance_epsilon)
-modeling_mistral.MistralRMSNorm.forward = fused_rms
+print(f'fused RMSNorm layers: {fuse_rms_norm(ours.model)}', flush=True)
 t_rms = median(amp_step)
 print(f'... and fused RMSNorm: {t_rms:.3f}s ({base / t_rms:.2f}x)', flush=True)
 with profile(activities=acts) as prof: amp_step(); sync(device)

@@ -6,30 +6,18 @@ measured here, so the pipe is not counted. The two processes never compute at th
 answer, and runs its own path between them.
 
 The reference is llm2vec's own SimCSE path: `LLM2Vec.tokenize`, `LLM2Vec.encode`, `llm2vec.loss.HardNegativeNLLLoss`, and the
-`DefaultCollator` and `SimCSETrainer.compute_loss` of llm2vec's `experiments/run_simcse.py` (not part of the pip package, so its two
-small pieces are restated here, behaviour for behaviour)."""
+`DefaultCollator` and `SimCSETrainer.compute_loss` of llm2vec's `experiments/run_simcse.py` (not part of the pip package; its two
+small pieces are restated in `common.py`, behaviour for behaviour)."""
 import json, sys, time
+from pathlib import Path
 
 import torch
 from llm2vec import LLM2Vec
 from llm2vec.dataset.dataset import TrainSample
 from llm2vec.loss.utils import load_loss
 
-
-class ReferenceCollator:
-    "llm2vec's `DefaultCollator` (experiments/run_simcse.py): `model.tokenize` once per view"
-    def __init__(self, model): self.model = model
-
-    def __call__(self, batch):
-        texts = [[] for _ in batch[0].texts]
-        for example in batch:
-            for i, t in enumerate(example.texts): texts[i].append(t)
-        return [self.model.tokenize(t) for t in texts], torch.tensor([e.label for e in batch])
-
-
-def reference_loss(model, features, loss_function):
-    "llm2vec's `SimCSETrainer.compute_loss`: one forward pass per view"
-    return loss_function(model(features[0]), model(features[1]), model(features[2]) if len(features) > 2 else None)
+sys.path.insert(0, str(Path(__file__).parent))
+from common import ReferenceCollator, reference_loss  # noqa: E402
 
 
 def pairs(texts): return [TrainSample(texts=[t, t], label=1.0) for t in texts]

@@ -13,9 +13,9 @@ from typing import Optional
 from transformers import HfArgumentParser, TrainingArguments
 
 # %% auto #0
-__all__ = ['POOLING_MODES', 'ARGUMENT_CLASSES', 'RENAMED_FIELDS', 'REMOVED_FIELDS', 'ConfigError', 'require', 'ModelArguments',
+__all__ = ['POOLING_MODES', 'RENAMED_FIELDS', 'REMOVED_FIELDS', 'ARGUMENT_CLASSES', 'ConfigError', 'require', 'ModelArguments',
            'DataTrainingArguments', 'CustomArguments', 'Bg2VecTrainingArguments', 'rename_fields', 'simcse_parser',
-           'known_fields', 'check_training', 'check_arguments', 'parse_config']
+           'known_fields', 'check_training', 'check_arguments', 'read_overrides', 'read_config', 'parse_config']
 
 # %% ../nbs/90_arguments.ipynb #3be01bd1
 class ConfigError(ValueError):
@@ -124,34 +124,56 @@ class Bg2VecTrainingArguments(TrainingArguments):
         'Let a rerun replace a finished run of the same job in output_dir (only what that job wrote); '
         'transformers 5 dropped this field, bg2vec keeps it')})
 
-ARGUMENT_CLASSES = (ModelArguments, DataTrainingArguments, Bg2VecTrainingArguments, CustomArguments)
-
-# transformers 4 names in llm2vec-era configs: renamed ones are read under their new name, removed ones refused with a reason
+# %% ../nbs/90_arguments.ipynb #6afc3869
 RENAMED_FIELDS = {'evaluation_strategy': 'eval_strategy', 'no_cuda': 'use_cpu', 'warmup_ratio': 'warmup_steps',
                   'per_gpu_train_batch_size': 'per_device_train_batch_size', 'per_gpu_eval_batch_size': 'per_device_eval_batch_size',
                   'push_to_hub_model_id': 'hub_model_id', 'push_to_hub_token': 'hub_token'}
-REMOVED_FIELDS = {'logging_dir': 'logs go where report_to sends them',
-                  'save_safetensors': 'checkpoints are always safetensors', 'use_mps_device': 'the device is found by itself',
-                  'fp16_backend': 'use fp16 or bf16', 'half_precision_backend': 'use fp16 or bf16',
-                  'group_by_length': 'not supported', 'include_inputs_for_metrics': 'use include_for_metrics'}
+REMOVED_FIELDS = {   # field: (its transformers 4 default, what to do instead)
+    'logging_dir': (None, 'TensorBoard writes under output_dir, or where the TENSORBOARD_LOGGING_DIR variable points'),
+    'save_safetensors': (True, 'checkpoints are always safetensors'),
+    'use_mps_device': (False, 'the device is found by itself'),
+    'fp16_backend': ('auto', 'use fp16 or bf16'), 'half_precision_backend': ('auto', 'use fp16 or bf16'),
+    'fp16_opt_level': ('O1', 'apex is gone; use fp16 or bf16'),
+    'group_by_length': (False, 'bg2vec keeps its batches random samples; length_chunk_size cuts the padding compute instead'),
+    'include_inputs_for_metrics': (False, 'use include_for_metrics'),
+    'include_tokens_per_second': (False, 'use include_num_input_tokens_seen'),
+    'adafactor': (False, "use optim='adafactor'"), 'torchdynamo': (None, 'use torch_compile_backend'),
+    'dispatch_batches': (None, 'use accelerator_config'), 'split_batches': (None, 'use accelerator_config'),
+    'push_to_hub_organization': (None, "name the organization in hub_model_id ('org/name')"),
+    'fsdp_min_num_params': (0, 'bg2vec refuses FSDP'), 'fsdp_transformer_layer_cls_to_wrap': (None, 'bg2vec refuses FSDP'),
+    'tpu_num_cores': (None, 'TPU cores are set by the launcher'), 'tpu_metrics_debug': (False, "use debug='tpu_metrics_debug'"),
+    'jit_mode_eval': (False, 'no replacement'), 'use_ipex': (False, 'no replacement'), 'past_index': (-1, 'no replacement'),
+    'use_legacy_prediction_loop': (False, 'no replacement'), 'ray_scope': ('last', 'no replacement'),
+    'mp_parameters': ('', 'no replacement')}
 
-def rename_fields(data:dict, source:str='the configuration') -> dict:
-    "`data` with transformers 4 field names mapped to transformers 5's (`RENAMED_FIELDS`); a removed one is a `ConfigError`"
+# %% ../nbs/90_arguments.ipynb #b406f0d5
+def rename_fields(data:dict, # the fields of a configuration
+                  source:str='the configuration', # what the error messages name
+                 ) -> dict:
+    "`data` with transformers 4 fields read the transformers 5 way (`RENAMED_FIELDS`, `REMOVED_FIELDS`); a conflict is a `ConfigError`"
+    current = {f.name for f in fields(TrainingArguments)}
     out = dict(data)
     for old, new in RENAMED_FIELDS.items():
-        if old not in out: continue
-        if new in data and not (old == 'warmup_ratio' and not data[new]):
-            raise ConfigError(f'{source}: both {old} (its transformers 4 name) and {new} are set; keep {new}')
+        if old not in out or old in current: continue
         value = out.pop(old)
+        if value in (None, False, 0): continue          # transformers 4's default: nothing to carry over
         if old == 'warmup_ratio':
-            require(isinstance(value, (int, float)) and 0 <= value < 1, old, value, 'a share of the steps in [0, 1)')
+            require(isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1, source + ': ' + old, value,
+                    'a share of the steps, 0 <= r < 1')
+        if out.get(new) not in (None, False, 0):
+            raise ConfigError(f'{source}: both {old} (its transformers 4 name) and {new} are set; keep {new}')
         out[new] = value
-    for old, why in REMOVED_FIELDS.items():
-        if old in out: raise ConfigError(f'{source}: {old} was removed in transformers 5 ({why}); delete it')
+    for old, (default, instead) in REMOVED_FIELDS.items():
+        if old not in out or old in current: continue
+        value = out.pop(old)
+        if value != default: raise ConfigError(f'{source}: {old}={value!r}: transformers 5 removed this field ({instead}); delete it')
     return out
 
+# %% ../nbs/90_arguments.ipynb #007140e5
+ARGUMENT_CLASSES = (ModelArguments, DataTrainingArguments, Bg2VecTrainingArguments, CustomArguments)
+
 def simcse_parser() -> HfArgumentParser:
-    "An `HfArgumentParser` over (model, data, training, custom) arguments, in that order"
+    "An `HfArgumentParser` over (model, data, training, custom) arguments (`ARGUMENT_CLASSES`), in that order"
     return HfArgumentParser(ARGUMENT_CLASSES)
 
 # %% ../nbs/90_arguments.ipynb #de706321
@@ -159,11 +181,14 @@ def known_fields(classes:tuple=ARGUMENT_CLASSES) -> set[str]:
     "Every field name the parser accepts"
     return {f.name for cls in classes for f in fields(cls)}
 
+# %% ../nbs/90_arguments.ipynb #340ebb45
 def _field_types(classes:tuple=ARGUMENT_CLASSES) -> dict:
+    "The type annotation of every field of `classes`, by name"
     hints = {}
     for cls in classes: hints.update(typing.get_type_hints(cls))
     return hints
 
+# %% ../nbs/90_arguments.ipynb #9cd1aca6
 def _check_value(name:str, value, tp):
     "ConfigError unless a JSON `value` fits the annotation `tp` (None only where the field is Optional)"
     args = typing.get_args(tp)
@@ -177,6 +202,7 @@ def _check_value(name:str, value, tp):
     if not any(ok[b](value) for b in base):
         require(False, name, value, ' or '.join(b.__name__ for b in base))
 
+# %% ../nbs/90_arguments.ipynb #1f4f8804
 def check_training(training_args):
     "Checks of `TrainingArguments`' numbers and of what the jobs support, before anything loads; raises `ConfigError`"
     require(training_args.learning_rate > 0, 'learning_rate', training_args.learning_rate, 'a positive number')
@@ -186,9 +212,11 @@ def check_training(training_args):
     require(not training_args.deepspeed, 'deepspeed', training_args.deepspeed,
             'no DeepSpeed config: the job merges and saves the adapter on one process, which ZeRO-3 sharding breaks; use plain '
             'data parallelism (torchrun), where each GPU holds the frozen model and the small adapter')
-    require(not training_args.fsdp, 'fsdp', ' '.join(map(str, training_args.fsdp or [])) or training_args.fsdp,
+    fsdp = training_args.fsdp      # transformers 5 turns a transformers 4 option string into True; 4 keeps a list of options
+    require(not fsdp, 'fsdp', ' '.join(map(str, fsdp)) if isinstance(fsdp, (list, tuple)) else fsdp,
             'no FSDP: the job merges and saves the adapter on one process; use plain data parallelism (torchrun)')
 
+# %% ../nbs/90_arguments.ipynb #bbd1bf31
 def check_arguments(model_args, data_args, training_args, custom_args):
     "`check_training`, and the checks across fields of a SimCSE run; raises `ConfigError`"
     check_training(training_args)
@@ -197,35 +225,81 @@ def check_arguments(model_args, data_args, training_args, custom_args):
             f'at least 2 sentences per batch over {training_args.world_size} process(es): SimCSE needs at least 2 '
             'sentences per batch (gathered over all processes), the other sentences of the batch are the negatives')
 
+# %% ../nbs/90_arguments.ipynb #fa3e088b
+def _cli_value(tokens:list[str]):
+    "The value of a command-line field's tokens as JSON would read it (`null`, `true`, numbers), else the text; no tokens: `True`"
+    def one(t):
+        try: return json.loads(t.lower() if t.lower() in ('true', 'false') else t)
+        except json.JSONDecodeError: return t
+    return True if not tokens else one(tokens[0]) if len(tokens) == 1 else [one(t) for t in tokens]
+
+# %% ../nbs/90_arguments.ipynb #fe666fee
+def read_overrides(overrides:list[str], # command-line style pairs, e.g. ['--lora_r', '4', '--dataset_name', 'null']
+                   classes:tuple=ARGUMENT_CLASSES, # the argument dataclasses
+                   source:str='the command line', # what the error messages name
+                  ) -> tuple[dict, list[str]]:
+    "(the fields set to `null`, the other pairs with transformers 4 names renamed); a refused field is a `ConfigError`"
+    groups = []                                   # [field, its tokens]: '--field value ...' and '--field=value' alike
+    for tok in map(str, overrides):
+        if tok.startswith('--'): groups.append([tok[2:].partition('=')[0].replace('-', '_'), [tok]])
+        elif groups: groups[-1][1].append(tok)
+        else: groups.append([None, [tok]])        # a stray value: the parser reports it
+    known, types = known_fields(classes), _field_types(classes)
+    given = {name for name, _ in groups}
+    nulls, rest = {}, []
+    for name, toks in groups:
+        flag, eq, value = toks[0].partition('=')
+        values = [value] if eq else toks[1:]
+        if name not in known and (name in RENAMED_FIELDS or name in REMOVED_FIELDS):
+            rename_fields({name: _cli_value(values)}, source)        # the checks a file gets: a removed field is refused here
+            if name in REMOVED_FIELDS: continue                       # ... unless it holds transformers 4's default
+            new = RENAMED_FIELDS[name]
+            if new in given: raise ConfigError(f'{source}: both --{name} (its transformers 4 name) and --{new} are given; keep --{new}')
+            name, toks = new, [f'--{new}{eq}{value}', *toks[1:]]
+        if name in known and values == ['null']:
+            try: _check_value(name, None, types[name])
+            except ConfigError as e: raise ConfigError(f'{source}: {e}') from None
+            nulls[name] = None
+            rest = [g for g in rest if g[0] != name]                  # the last value given wins
+        else:
+            nulls.pop(name, None); rest.append((name, toks))
+    return nulls, [t for _, toks in rest for t in toks]
+
+# %% ../nbs/90_arguments.ipynb #8d8e6947
+def read_config(config:str|Path|dict|None, # a JSON file, or a dict of fields
+               ) -> tuple[dict, str]:
+    "The fields of `config` and the name its errors go under; a file that is not a readable JSON object is a `ConfigError`"
+    if config is None or isinstance(config, dict): return dict(config or {}), 'the configuration'
+    source, path = str(config), Path(config)
+    if path.is_dir(): raise ConfigError(f'{source} is a folder; expected a JSON configuration file')
+    try: data = json.loads(path.read_text(encoding='utf-8'))
+    except FileNotFoundError: raise ConfigError(f'{source}: no such configuration file') from None
+    except UnicodeDecodeError as e: raise ConfigError(f'{source} is not UTF-8 text (byte {e.start + 1}); save it as UTF-8') from None
+    except json.JSONDecodeError as e: raise ConfigError(f'{source} is not valid JSON: {e}') from None
+    if not isinstance(data, dict): raise ConfigError(f'{source}: expected a JSON object of fields, found {type(data).__name__}')
+    return data, source
+
+# %% ../nbs/90_arguments.ipynb #965fc23e
 def parse_config(config:str|Path|dict|None=None, # a JSON file, or a dict of fields
                  overrides:list[str]=(), # command-line style overrides, e.g. ['--lora_r', '4']
                  classes:tuple=ARGUMENT_CLASSES, # the argument dataclasses, in order (the MNTP job passes its own)
                  check=check_arguments, # called with the parsed arguments; raises `ConfigError`
                 ) -> tuple:
     "Parse and check `config` and `overrides` into (model, data, training, custom) arguments; mistakes raise `ConfigError`"
-    data, source = {}, 'the configuration'
-    if isinstance(config, dict): data = dict(config)
-    elif config is not None:
-        source = str(config)
-        path = Path(config)
-        if path.is_dir(): raise ConfigError(f'{source} is a folder; expected a JSON configuration file')
-        try: data = json.loads(path.read_text(encoding='utf-8'))
-        except FileNotFoundError: raise ConfigError(f'{source}: no such configuration file') from None
-        except UnicodeDecodeError as e: raise ConfigError(f'{source} is not UTF-8 text (byte {e.start + 1}); save it as UTF-8') from None
-        except json.JSONDecodeError as e: raise ConfigError(f'{source} is not valid JSON: {e}') from None
-        if not isinstance(data, dict): raise ConfigError(f'{source}: expected a JSON object of fields, found {type(data).__name__}')
+    data, source = read_config(config)
     data = rename_fields(data, source)
-    overrides = [f'--{RENAMED_FIELDS[o[2:]]}' if o.startswith('--') and o[2:] in RENAMED_FIELDS else o for o in overrides]
     known = known_fields(classes)
-    unknown = [k for k in data if k not in known]
-    if unknown:
+    def unknown(names, where):
         hints = [f'{k!r}' + (f" (did you mean {' or '.join(map(repr, m))}?)"
-                             if (m := difflib.get_close_matches(k, known, 3, 0.6)) else '') for k in unknown]
-        raise ConfigError(f"{source}: unknown field(s) {', '.join(hints)}")
+                             if (m := difflib.get_close_matches(k, known, 3, 0.6)) else '') for k in names]
+        return ConfigError(f"{where}: unknown field(s) {', '.join(hints)}")
+    if names := [k for k in data if k not in known]: raise unknown(names, source)
     types = _field_types(classes)
     try:
         for k, v in data.items(): _check_value(k, v, types[k])
     except ConfigError as e: raise ConfigError(f'{source}: {e}') from None
+    nulls, overrides = read_overrides(overrides, classes)
+    data.update(nulls)
     parser = HfArgumentParser(classes)
     for action in parser._actions:
         if action.dest not in data: continue
@@ -233,12 +307,16 @@ def parse_config(config:str|Path|dict|None=None, # a JSON file, or a dict of fie
         if action.choices and data[action.dest] is not None and data[action.dest] not in action.choices:
             raise ConfigError(f"{source}: {action.dest}={data[action.dest]!r} is not one of {list(action.choices)}")
     parser.set_defaults(**data)
+    def refuse(message): raise ConfigError(f'the command line: {message}')
+    parser.error = refuse        # a value the parser refuses: one line, not its usage text and an exit
     environ = dict(os.environ)   # TrainingArguments writes settings into the environment (ACCELERATE_USE_FSDP, ...)
     try:
-        args = tuple(parser.parse_args_into_dataclasses(args=list(overrides), look_for_args_file=False))
+        *args, rest = parser.parse_args_into_dataclasses(args=list(overrides), look_for_args_file=False, return_remaining_strings=True)
+        if rest: raise unknown([t[2:].partition('=')[0] for t in rest if t.startswith('--')] or rest, 'the command line')
         check(*args)
     except ValueError as e:      # a refused configuration leaves no trace in the process
         os.environ.clear(); os.environ.update(environ)
-        if isinstance(e, ConfigError): raise ConfigError(f'{source}: {e}' if config is not None else str(e)) from None
+        if isinstance(e, ConfigError):
+            raise ConfigError(str(e) if config is None or str(e).startswith('the command line') else f'{source}: {e}') from None
         raise ConfigError(f'{source}: {str(e).strip().splitlines()[0]}') from None   # TrainingArguments' own checks
-    return args
+    return tuple(args)

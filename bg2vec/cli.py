@@ -41,7 +41,7 @@ def resolve_embedded_model(model_args:ModelArguments):
             model_args.peft_model_name_or_path = str(tiny.save_tiny_adapter(model_args.model_name_or_path))
 
 def resolve_embedded(model_args:ModelArguments, data_args:DataTrainingArguments):
-    "Both of the above: the names of the embedded default become paths (the library itself never needs `bg2vec.tiny`)"
+    "Both of the above: the names of the embedded default become paths, which is all the library's functions take"
     resolve_embedded_data(data_args); resolve_embedded_model(model_args)
 
 def config_path(name:str) -> Path:

@@ -5,19 +5,19 @@
 # %% ../nbs/04a_jobs.ipynb #821b6f66
 from __future__ import annotations
 
-import copy, json, os, pickle, shutil, warnings
+import contextlib, copy, json, os, pickle, re, shutil, warnings
 from pathlib import Path
 
 import torch
-from transformers import TrainingArguments
 
-from .arguments import ConfigError
+from .arguments import Bg2VecTrainingArguments, ConfigError
 
 # %% auto #0
 __all__ = ['OUTPUT_MARKER', 'CHECKPOINT_RECORD', 'EXIT_CODES', 'write_atomic', 'check_output_dir', 'claim_output_dir',
            'record_output_entries', 'run_settings', 'check_same_run', 'last_checkpoint', 'resolve_resume',
-           'save_training_args', 'UnsafeCheckpoint', 'rng_state_globals', 'load_rng_state_safely', 'NonFiniteLoss',
-           'check_finite', 'end_process_group', 'cpu_ranks', 'run_job']
+           'save_training_args', 'UnsafeCheckpoint', 'rng_state_globals', 'weights_only_loads',
+           'load_checkpoint_safely', 'load_rng_state_safely', 'SafeCheckpointLoads', 'NonFiniteLoss', 'check_finite',
+           'end_process_group', 'cpu_ranks', 'run_job']
 
 # %% ../nbs/04a_jobs.ipynb #4df9ec8d
 OUTPUT_MARKER = '.bg2vec_output.json'
@@ -38,7 +38,7 @@ def _read_json(path:Path) -> dict|None:
 def _marker_job(out:Path) -> str:
     return (_read_json(out / OUTPUT_MARKER) or {}).get('written_by', 'an unknown job')
 
-def check_output_dir(training_args:TrainingArguments, job:str):
+def check_output_dir(training_args:Bg2VecTrainingArguments, job:str):
     "`ConfigError` unless `output_dir` is `job`'s to write: absent, empty, or holding the marker of an earlier run of it"
     out = Path(training_args.output_dir)
     if out.exists() and not out.is_dir(): raise ConfigError(f'output_dir {str(out)!r} is a file; expected a folder')
@@ -55,7 +55,7 @@ def check_output_dir(training_args:TrainingArguments, job:str):
                           '--resume_from_checkpoint auto to continue it (from a complete checkpoint made with the same settings), '
                           'or choose another folder')
 
-def claim_output_dir(training_args:TrainingArguments, job:str):
+def claim_output_dir(training_args:Bg2VecTrainingArguments, job:str):
     "Mark `output_dir` as `job`'s; on a fresh (not resumed) run, first remove everything an earlier run of it wrote there"
     out = Path(training_args.output_dir); out.mkdir(parents=True, exist_ok=True)
     marker = out / OUTPUT_MARKER
@@ -77,7 +77,7 @@ def record_output_entries(out:Path, job:str):
 CHECKPOINT_RECORD = 'bg2vec_checkpoint.json'
 
 def run_settings(fields:dict, # {group: field names}: the settings that change what a run computes
-                 training_args:TrainingArguments, **groups, # the argument objects, by group name
+                 training_args:Bg2VecTrainingArguments, **groups, # the argument objects, by group name
                 ) -> dict:
     "A run's settings, as its checkpoints record them: each field's value (enums by value), and the global batch size"
     cfg = {name: getattr(getattr(groups[g], name), 'value', getattr(groups[g], name))   # a name no group has is a bug: it raises
@@ -125,7 +125,7 @@ def last_checkpoint(output_dir, cfg:dict) -> str|None:
         found.append((step, str(ckpt)))
     return max(found)[1] if found else None
 
-def resolve_resume(training_args:TrainingArguments, cfg:dict):
+def resolve_resume(training_args:Bg2VecTrainingArguments, cfg:dict):
     "Set `training_args.resume_from_checkpoint` to the folder to resume (None: a fresh start), or raise `ConfigError`"
     resume, out = training_args.resume_from_checkpoint, Path(training_args.output_dir)
     if resume in ('last', 'true', 'True', 'auto'):
@@ -142,13 +142,15 @@ def resolve_resume(training_args:TrainingArguments, cfg:dict):
         check_same_run(resume, cfg)
 
 # %% ../nbs/04a_jobs.ipynb #b62b4c31
-def save_training_args(args:TrainingArguments, output_dir, run_config:dict|None=None):
+def save_training_args(args:Bg2VecTrainingArguments, output_dir, run_config:dict|None=None):
     "Write a checkpoint's `training_args.bin` with the hub token blanked, and its settings record (if `run_config`)"
     args = copy.copy(args)
-    args.hub_token = args.push_to_hub_token = None            # a checkpoint never carries a hub token
+    for name in ('hub_token', 'push_to_hub_token'):          # transformers 4 had both names; a checkpoint carries neither
+        if hasattr(args, name): setattr(args, name, None)
     torch.save(args, os.path.join(output_dir, 'training_args.bin'))
     if run_config is not None: write_atomic(Path(output_dir) / CHECKPOINT_RECORD, json.dumps({'config': run_config}, indent=1))
 
+# %% ../nbs/04a_jobs.ipynb #b7d40e11
 class UnsafeCheckpoint(ValueError):
     "A checkpoint file holds objects that loading with `weights_only=True` refuses: it is not loaded"
 
@@ -158,15 +160,50 @@ def rng_state_globals() -> list:
     core = getattr(np, '_core', None) or np.core
     return [core.multiarray._reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
 
-def load_rng_state_safely(load, # `Trainer._load_rng_state`, bound (the parent class's, called from a subclass)
-                          checkpoint):
-    "Run `load(checkpoint)` with only the numpy random-state types allowed to unpickle; anything else is `UnsafeCheckpoint`"
+@contextlib.contextmanager
+def weights_only_loads():
+    "Inside the block every `torch.load` is weights-only (random-state types allowed), whatever its caller or the environment say"
+    saved = {k: os.environ.pop(k, None) for k in ('TORCH_FORCE_WEIGHTS_ONLY_LOAD', 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD')}
+    os.environ['TORCH_FORCE_WEIGHTS_ONLY_LOAD'] = '1'
     try:
-        with torch.serialization.safe_globals(rng_state_globals()): load(checkpoint)
+        with torch.serialization.safe_globals(rng_state_globals()): yield
+    finally:
+        del os.environ['TORCH_FORCE_WEIGHTS_ONLY_LOAD']
+        os.environ.update({k: v for k, v in saved.items() if v is not None})
+
+def _refused(path:Path) -> str|None:
+    "Why a weights-only load refuses `path`, or None"
+    try:
+        with weights_only_loads(): torch.load(path, map_location='cpu')
     except pickle.UnpicklingError as e:
-        files = ', '.join(str(p) for p in sorted(Path(checkpoint).glob('rng_state*.pth'))) or str(checkpoint)
-        raise UnsafeCheckpoint(f'{files}: refused to load: it holds more than random-number states, and unpickling it could run '
-                               f'code (torch: {str(e).strip().split(".")[0]})') from None
+        why = re.search(r'Unsupported global: GLOBAL [\w.]+', str(e))
+        return why.group(0) if why else str(e).strip().splitlines()[0]
+    return None
+
+def load_checkpoint_safely(load, # a `Trainer` loader, bound: `_load_rng_state`, `_load_optimizer_and_scheduler`, `_load_scaler`
+                           checkpoint, # the checkpoint folder it reads
+                           files:tuple=('rng_state*.pth',), # the files it unpickles there (patterns), checked when one is refused
+                          ):
+    "Run `load(checkpoint)` inside `weights_only_loads`; a file it refuses is an `UnsafeCheckpoint` naming that file"
+    try:
+        with weights_only_loads(): return load(checkpoint)
+    except pickle.UnpicklingError as e:
+        paths = [p for pattern in files for p in sorted(Path(checkpoint).glob(pattern))]
+        bad = [f'{p} ({why})' for p in paths if (why := _refused(p))] or [f'{checkpoint} ({str(e).strip().splitlines()[0]})']
+        raise UnsafeCheckpoint(f'{"; ".join(bad)}: refused to load: it holds objects other than tensors and plain values, and '
+                               'unpickling them could run code; do not resume from this checkpoint') from None
+
+def load_rng_state_safely(load, checkpoint):
+    "`load_checkpoint_safely` for `Trainer._load_rng_state` (its files: `rng_state*.pth`)"
+    return load_checkpoint_safely(load, checkpoint, ('rng_state*.pth',))
+
+# %% ../nbs/04a_jobs.ipynb #e8a27c94
+class SafeCheckpointLoads:
+    "Mixin for a `Trainer` subclass: the random, optimizer, scheduler and scaler states of a checkpoint load weights-only"
+    def _load_rng_state(self, checkpoint): load_checkpoint_safely(super()._load_rng_state, checkpoint, ('rng_state*.pth',))
+    def _load_optimizer_and_scheduler(self, checkpoint):
+        load_checkpoint_safely(super()._load_optimizer_and_scheduler, checkpoint, ('optimizer.pt', 'scheduler.pt'))
+    def _load_scaler(self, checkpoint): load_checkpoint_safely(super()._load_scaler, checkpoint, ('scaler.pt',))
 
 # %% ../nbs/04a_jobs.ipynb #ef2ff9fb
 class NonFiniteLoss(RuntimeError):
@@ -183,7 +220,7 @@ class NonFiniteLoss(RuntimeError):
 
 def check_finite(loss:torch.Tensor, step:int, output_dir:str, saved:str='the encoder'):
     "Raise `NonFiniteLoss` on every process if `loss` is not finite on any of them (an all-reduced flag)"
-    bad = torch.tensor(0. if torch.isfinite(loss) else 1., device=loss.device)
+    bad = torch.tensor(0. if torch.isfinite(loss) else 1., dtype=torch.float32, device=loss.device)
     if torch.distributed.is_available() and torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1:
         torch.distributed.all_reduce(bad)
     if bad.item():

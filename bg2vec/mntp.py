@@ -153,8 +153,15 @@ class MNTPModel(torch.nn.Module):
     def get_model_for_peft(self): return self.model
     def set_model_for_peft(self, model): self.model = model
     def save_peft_model(self, path): self.model.save_pretrained(path)
-    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None):
-        self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=gradient_checkpointing_kwargs)
+    def activation_checkpointing_enable(self, activation_checkpointing_kwargs=None, **kwargs):
+        "What `Trainer` 5 calls for `gradient_checkpointing=True` (with `every_n_layers`, `offload`): passed to the decoder"
+        m = self.model
+        if hasattr(m, 'activation_checkpointing_enable'):
+            return m.activation_checkpointing_enable(activation_checkpointing_kwargs=activation_checkpointing_kwargs, **kwargs)
+        m.gradient_checkpointing_enable(gradient_checkpointing_kwargs=activation_checkpointing_kwargs)
+
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None, **kwargs):
+        self.activation_checkpointing_enable(gradient_checkpointing_kwargs, **kwargs)
 
 # %% ../nbs/07_mntp.ipynb #928e9e6e
 def soft_cap(logits:torch.Tensor, cap:float|None) -> torch.Tensor:

@@ -67,13 +67,20 @@ def counting_backend(tokenizer):
     finally: tokenizer._tokenizer = backend
 
 # %% ../nbs/94_test_utils.ipynb #936bef6b
-def first_position_shift(encoder, # an `LLM2Vec` / `Bg2Vec`
-                         text:str) -> float:
-    "Largest change of the first position's last hidden state when the last token of `text` is replaced (eval mode)"
-    ids = encoder.tokenizer(text, return_tensors='pt')['input_ids']
+def first_position_shift(encoder, # a `Bg2Vec` (anything with a `.tokenizer` and a `.model` returning `last_hidden_state`)
+                         texts:str|list[str], # one text, or several run as one padded batch
+                        ) -> float:
+    "Largest change of a text's first real position (last hidden state) when its last real token is replaced (eval mode)"
+    texts = [texts] if isinstance(texts, str) else list(texts)
+    enc = encoder.tokenizer(texts, return_tensors='pt', padding=len(texts) > 1)
+    device = next(encoder.model.parameters()).device
+    ids, mask = enc['input_ids'].to(device), enc['attention_mask'].to(device)
+    rows = torch.arange(len(texts), device=device)
+    first = mask.argmax(1)                                # after left padding, if any
+    last = mask.shape[1] - 1 - mask.flip(1).argmax(1)     # before right padding, if any
     other = ids.clone()
-    other[0, -1] = (ids[0, -1] + 1) % encoder.tokenizer.vocab_size
+    other[rows, last] = (ids[rows, last] + 1) % encoder.tokenizer.vocab_size
     encoder.eval()
     with torch.no_grad():
-        ha, hb = (encoder.model(input_ids=x).last_hidden_state[0, 0] for x in (ids, other))
+        ha, hb = (encoder.model(input_ids=x, attention_mask=mask).last_hidden_state[rows, first] for x in (ids, other))
     return (ha - hb).abs().max().item()

@@ -118,6 +118,16 @@ def _progress(total, desc, enable):
     from tqdm.auto import tqdm
     return tqdm(total=total, desc=desc, disable=not enable, mininterval=2)
 
+@contextlib.contextmanager
+def _hf_bars(enable:bool):
+    "Within the block, transformers' own progress bars (writing shards, loading weights) only if `enable`; restored after it"
+    from transformers.utils import logging as hf_logging
+    was = hf_logging.is_progress_bar_enabled()
+    if was and not enable: hf_logging.disable_progress_bar()
+    try: yield
+    finally:
+        if was and not enable: hf_logging.enable_progress_bar()
+
 # %% ../nbs/91_tiny.ipynb #6499e5cf
 def cache_dir() -> Path:
     "Where the embedded default is cached: `$BG2VEC_CACHE`, or `~/.cache/bg2vec`"
@@ -186,7 +196,7 @@ def save_tiny_model(out_dir=None, # folder to write; default: `cache_dir()/tiny-
         losses = pretrain_causal_lm(model, tok, texts, recipe['pretrain_steps'], recipe['pretrain_batch_size'],
                                     recipe['pretrain_lr'], recipe['max_length'], recipe['seed'], progress)
         model.config._name_or_path = 'bg2vec-tiny-mistral'
-        model.save_pretrained(tmp)
+        with _hf_bars(progress): model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
         info = dict(fingerprint=fp, recipe=recipe, corpus=corpus_path.name, n_sentences=len(texts),
                     pretrain_first_loss=losses[0] if losses else None,
@@ -218,7 +228,7 @@ def save_tiny_adapter(base_dir=None, # the tiny model's folder; default: `save_t
                       train_file=str(corpus_path), output_dir=str(tmp), max_steps=recipe['mntp_steps'],
                       stop_after_n_steps=recipe['mntp_steps'], mlm_probability=recipe['mntp_mask_prob'], lora_r=recipe['lora_r'],
                       seed=recipe['seed'], max_seq_length=recipe['max_length'], disable_tqdm=not progress)
-        train_mntp(*parse_mntp_config(fields))
+        with _hf_bars(progress): train_mntp(*parse_mntp_config(fields))
         run = json.loads((tmp / 'bg2vec_mntp_run.json').read_text())
         info = dict(fingerprint=fp, base_model=str(base_dir), recipe=recipe,
                     mntp_first_loss=run['eval_loss_before'], mntp_last_loss=run['eval_loss_after'],
@@ -252,6 +262,14 @@ def tiny_backbone_config(model_type:str, # one of `TINY_BACKBONES` ('gemma3': a 
     return AutoConfig.for_model('gemma3', text_config=text.to_dict(), vision_config=vision.to_dict(), mm_tokens_per_image=4,
                                 image_token_index=v, boi_token_index=v + 1, eoi_token_index=v + 2, dtype='float32')
 
+_TOKENIZERS = {}
+
+def _corpus_tokenizer(corpus_path:Path, vocab_size:int) -> PreTrainedTokenizerFast:
+    "`train_tokenizer` on the corpus at `corpus_path`, trained once per process and corpus content"
+    key = (hashlib.sha256(Path(corpus_path).read_bytes()).hexdigest(), vocab_size)
+    if key not in _TOKENIZERS: _TOKENIZERS[key] = train_tokenizer(read_corpus(corpus_path), vocab_size)
+    return _TOKENIZERS[key]
+
 def save_tiny_backbone(model_type:str, # one of `TINY_BACKBONES`
                        out_dir=None, # folder to write; default: `cache_dir()/tiny-<model_type>-<fingerprint>`
                        seed:int=0) -> Path:
@@ -267,8 +285,8 @@ def save_tiny_backbone(model_type:str, # one of `TINY_BACKBONES`
         config = tiny_backbone_config(model_type)
         model = Gemma3ForConditionalGeneration(config) if model_type == 'gemma3' else AutoModelForCausalLM.from_config(config)
         model.config._name_or_path = f'bg2vec-tiny-{model_type}'
-        model.save_pretrained(tmp)
-        train_tokenizer(read_corpus(corpus_path), TINY_RECIPE['vocab_size']).save_pretrained(tmp)
+        with _hf_bars(False): model.save_pretrained(tmp)
+        _corpus_tokenizer(corpus_path, TINY_RECIPE['vocab_size']).save_pretrained(tmp)
         (tmp / STAMP).write_text(json.dumps(dict(fingerprint=fp, recipe=recipe), indent=2))
     return _build_atomically(out_dir, fp, False, build)
 

@@ -5,23 +5,19 @@
 # %% ../nbs/04_training.ipynb #67ac4f3c
 from __future__ import annotations
 
-import contextlib, copy, io, json, math, os, pickle, shutil, sys, warnings
+import contextlib, inspect, io, json, os, shutil, warnings
 from pathlib import Path
-from typing import Any
 
 import torch
-import transformers
 from fastcore.basics import patch
 from peft import PeftModel
 from peft.helpers import disable_input_dtype_casting
 from datasets.exceptions import DatasetGenerationError
-from transformers import AutoConfig, Trainer, TrainerCallback, TrainingArguments, set_seed
+from transformers import AutoConfig, Trainer, TrainerCallback, set_seed
 
-from .arguments import ConfigError, CustomArguments, DataTrainingArguments, ModelArguments
-from .jobs import (CHECKPOINT_RECORD, OUTPUT_MARKER, NonFiniteLoss, UnsafeCheckpoint, check_finite, check_output_dir,
-                         check_same_run, claim_output_dir, end_process_group, last_checkpoint, load_rng_state_safely,
-                         record_output_entries, resolve_resume, rng_state_globals, run_settings, save_training_args,
-                         write_atomic)
+from .arguments import Bg2VecTrainingArguments, ConfigError, CustomArguments, DataTrainingArguments, ModelArguments
+from .jobs import (SafeCheckpointLoads, check_finite, check_output_dir, claim_output_dir, record_output_entries,
+                         resolve_resume, run_settings, save_training_args, write_atomic)
 from .collator import SimCSEDefaultCollator
 from .data import PairedDataset, PairedIterableDataset, load_raw_datasets
 from .loss import load_loss, similarity_heatmap
@@ -41,7 +37,7 @@ class StopTrainingCallback(TrainerCallback):
         if state.global_step >= self.stop_after_n_steps: control.should_training_stop = True
 
 # %% ../nbs/04_training.ipynb #322d1dd6
-class SimCSETrainer(Trainer):
+class SimCSETrainer(SafeCheckpointLoads, Trainer):
     "`Trainer` for SimCSE batches `(features per view, labels)` and a contrastive `loss_function`"
     def __init__(self, *args, loss_function=None,
                  cached_mini_batch_size:int|None=None, # embed in mini-batches of this size with the cached loss
@@ -49,24 +45,25 @@ class SimCSETrainer(Trainer):
                  eval_pairs:list|None=None, # (sentence, paraphrase) rows scored at every evaluation
                  **kwargs):
         args_ = kwargs.get('args') or (args[1] if len(args) > 1 else None)
-        if args_ is not None and args_.gradient_checkpointing and not args_.gradient_checkpointing_kwargs:
+        if args_ is not None and not hasattr(args_, 'activation_checkpointing') and args_.gradient_checkpointing \
+                and not args_.gradient_checkpointing_kwargs:   # transformers 4 checkpointed reentrantly, which fails under LoRA
             args_.gradient_checkpointing_kwargs = {'use_reentrant': False}
-        import inspect   # the post passes `tokenizer=` (transformers 4); transformers 5 calls it `processing_class`
         new, old = ('processing_class', 'tokenizer') if 'processing_class' in inspect.signature(Trainer.__init__).parameters \
-            else ('tokenizer', 'processing_class')
+            else ('tokenizer', 'processing_class')   # transformers 5 / 4
         if old in kwargs: kwargs.setdefault(new, kwargs.pop(old))
         super().__init__(*args, **kwargs)
-        self.loss_is_scaled_for_ga = False   # a mean over the batch: Trainer divides it by the accumulation steps
+        self.loss_is_scaled_for_ga = False   # a mean over the micro-batch: Trainer divides it by the accumulation steps
+        self.current_gradient_accumulation_steps = self.args.gradient_accumulation_steps   # Trainer sets it per step in `train`
         self.loss_function = loss_function if loss_function is not None else load_loss('HardNegativeNLLLoss', scale=20.)
         self.cached_mini_batch_size, self.length_chunk_size, self.eval_pairs = cached_mini_batch_size, length_chunk_size, eval_pairs
 
-    def compute_loss(self, model, inputs, return_outputs:bool=False, **kwargs):
+    def compute_loss(self, model, inputs, return_outputs:bool=False,
+                     num_items_in_batch=None): # transformers 5's label count: unused, the loss is a mean over the rows
         "Embed every view of `inputs` (`(features per view, labels)`) in one pass and apply the contrastive loss"
         features, labels = inputs
         reps = embed_views(model, features, chunk_size=self.length_chunk_size)
         loss = self.loss_function(*reps[:3])
         return (loss, torch.stack(reps, dim=1)) if return_outputs else loss
-
 
 # %% ../nbs/04_training.ipynb #4fe0917d
 @patch
@@ -82,14 +79,15 @@ def training_step(self:SimCSETrainer, model, inputs, *args, **kwargs):
         else:
             model.train()
             features, labels = self._prepare_inputs(inputs)
+            steps = self.current_gradient_accumulation_steps           # micro-batches in this optimiser step
+            scale = self.accelerator.gradient_accumulation_steps / steps   # transformers 5: 1/steps; 4: 1 (accelerate divides)
             with self.compute_loss_context_manager():
                 loss = cached_step(model, features, self.loss_function, self.cached_mini_batch_size,
-                                   backward=self.accelerator.backward, no_sync=lambda: self.accelerator.no_sync(model),
-                                   by_length=bool(self.length_chunk_size))
-            loss = loss.detach() / self.args.gradient_accumulation_steps
+                                   backward=lambda t: self.accelerator.backward(t * scale),
+                                   no_sync=lambda: self.accelerator.no_sync(model), by_length=bool(self.length_chunk_size))
+            loss = loss.detach() / steps
     check_finite(loss, self.state.global_step + 1, self.args.output_dir)   # on every rank: one rank's NaN stops them all
     return loss
-
 
 # %% ../nbs/04_training.ipynb #a2576b11
 @patch
@@ -111,7 +109,7 @@ def _save(self:SimCSETrainer, output_dir:str|None=None, state_dict=None):
 # %% ../nbs/04_training.ipynb #a71d6d2c
 @patch
 def _load_from_checkpoint(self:SimCSETrainer, resume_from_checkpoint, model=None):
-    "Resume the LoRA adapter of an `LLM2Vec` wrapper (`Trainer` looks for full weights only)"
+    "Resume the LoRA adapter of a `Bg2Vec` encoder (`Trainer` looks for full weights only)"
     enc = self.accelerator.unwrap_model(model if model is not None else self.model)
     adapter = Path(resume_from_checkpoint) / 'adapter_model.safetensors'
     if isinstance(getattr(enc, 'model', None), PeftModel) and adapter.exists():
@@ -121,12 +119,6 @@ def _load_from_checkpoint(self:SimCSETrainer, resume_from_checkpoint, model=None
         if getattr(res, 'unexpected_keys', None): raise ValueError(f'{adapter}: unexpected weights {res.unexpected_keys[:5]}')
         return
     return super(SimCSETrainer, self)._load_from_checkpoint(resume_from_checkpoint, model)
-
-@patch
-def _load_rng_state(self:SimCSETrainer, checkpoint):
-    "`Trainer`'s RNG restore, loaded with `weights_only=True`: the numpy random state's array types are allowed, nothing else"
-    load_rng_state_safely(super(SimCSETrainer, self)._load_rng_state, checkpoint)
-
 
 # %% ../nbs/04_training.ipynb #c92b35e1
 @patch
@@ -194,7 +186,7 @@ def run_config(model_args, data_args, training_args, custom_args) -> dict:
 
 
 # %% ../nbs/04_training.ipynb #c05c683e
-def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:TrainingArguments,
+def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:Bg2VecTrainingArguments,
               custom_args:CustomArguments):
     "What the argument checks cannot see: the files, folders, model and registries a run will use; raises `ConfigError`"
     if not model_args.model_name_or_path: raise ConfigError('model_name_or_path is not set')
@@ -221,9 +213,8 @@ def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, traini
     if not local.exists() and (local.is_absolute() or model_args.model_name_or_path.startswith('.') or len(local.parts) > 2):
         raise ConfigError(f'model_name_or_path={model_args.model_name_or_path!r}: no such folder (and not a hub name, owner/model)')
 
-
 # %% ../nbs/04_training.ipynb #3d5e0638
-def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:TrainingArguments,
+def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:Bg2VecTrainingArguments,
                  custom_args:CustomArguments) -> dict:
     "The whole SimCSE job: check, load, train, save the standalone encoder and its figures; returns the metrics"
     source = data_args.train_file or data_args.dataset_file_path or data_args.dataset_name
