@@ -23,7 +23,7 @@ from .arguments import Bg2VecTrainingArguments, ConfigError, DataTrainingArgumen
 from datasets import IterableDataset
 from datasets.exceptions import DatasetGenerationError
 from torch.distributed.elastic.multiprocessing.errors import record
-from .jobs import (check_finite, check_output_dir, claim_output_dir, cpu_ranks, load_rng_state_safely, record_output_entries,
+from .jobs import (SafeCheckpointLoads, check_finite, check_output_dir, claim_output_dir, cpu_ranks, record_output_entries,
                          resolve_resume, run_job, run_settings, save_training_args, write_atomic)
 from .data import load_raw_datasets, nonblank_rows
 from .backbones import (BIDIRECTIONAL_MODEL_TYPES, VISION_LANGUAGE_TYPES, backbone_attn_implementation, dtype_kwarg, is_causal_switch,
@@ -258,7 +258,7 @@ class StopAfterSteps(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         if state.global_step >= self.n: control.should_training_stop = True
 
-class MNTPTrainer(Trainer):
+class MNTPTrainer(SafeCheckpointLoads, Trainer):
     "`Trainer` for masked next-token prediction on an `MNTPModel` with a LoRA adapter; logs masked-token accuracy"
     loss_is_scaled_for_ga = False   # the loss is a mean over the micro-batch's masked tokens: divide it by the accumulation steps
 
@@ -320,8 +320,6 @@ class MNTPTrainer(Trainer):
         body = self.accelerator.unwrap_model(model if model is not None else self.model).get_model_for_peft()
         res = set_peft_model_state_dict(body, load_file(str(Path(resume_from_checkpoint) / 'adapter_model.safetensors')))
         if getattr(res, 'unexpected_keys', None): raise ValueError(f'{resume_from_checkpoint}: unexpected weights {res.unexpected_keys[:5]}')
-
-    def _load_rng_state(self, checkpoint): load_rng_state_safely(super()._load_rng_state, checkpoint)
 
 # %% ../nbs/07_mntp.ipynb #48a9eb32
 def save_adapter(model, # an `MNTPModel` with a LoRA adapter on its body, or that `PeftModel` itself
