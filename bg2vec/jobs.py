@@ -23,8 +23,8 @@ __all__ = ['OUTPUT_MARKER', 'CHECKPOINT_RECORD', 'EXIT_CODES', 'write_atomic', '
 OUTPUT_MARKER = '.bg2vec_output.json'
 
 def write_atomic(path, data:str|bytes):
-    "Write `data` to `path` all at once: a temporary file beside it, flushed to disk, then renamed over it"
-    path = Path(path); tmp = path.with_name(f'.{path.name}.partial')
+    "Write `data` to `path` all at once: a temporary file beside it (one per process), flushed to disk, then renamed over it"
+    path = Path(path); tmp = path.with_name(f'.{path.name}.{os.getpid()}.partial')   # two ranks saving at once never share it
     with open(tmp, 'wb') as f:
         f.write(data.encode('utf-8') if isinstance(data, str) else data); f.flush(); os.fsync(f.fileno())
     os.replace(tmp, path)
