@@ -12,8 +12,9 @@ from transformers import AutoConfig, AutoModel
 
 # %% auto #0
 __all__ = ['BIDIRECTIONAL_MODEL_TYPES', 'VISION_LANGUAGE_TYPES', 'decoder_config', 'check_backbone', 'make_bidirectional',
-           'is_causal_switch', 'dtype_kwarg', 'legacy_class', 'load_decoder', 'backbone_attn_implementation',
-           'activation_bytes_per_token', 'head_bytes_per_masked_token', 'estimate_training_memory']
+           'is_causal_switch', 'dtype_kwarg', 'legacy_class', 'DecoderCheckpointing', 'load_decoder',
+           'backbone_attn_implementation', 'activation_bytes_per_token', 'head_bytes_per_masked_token',
+           'estimate_training_memory']
 
 # %% ../nbs/07a_backbones.ipynb #0f08098c
 BIDIRECTIONAL_MODEL_TYPES = ('mistral', 'llama', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'gemma3_text')
@@ -65,6 +66,18 @@ def legacy_class(config, mntp:bool=False):
     return LLM2Vec._get_model_class(type(config).__name__, enable_bidirectional=True)
 
 # %% ../nbs/07a_backbones.ipynb #2a7edc3b
+class DecoderCheckpointing:
+    "Mixin for a module that holds its decoder in `self.model` (`Bg2Vec`, `MNTPModel`): checkpointing is switched on there"
+    def activation_checkpointing_enable(self, activation_checkpointing_kwargs=None, **kwargs):
+        "What `Trainer` 5 calls for `gradient_checkpointing=True` (with `every_n_layers`, `offload`): passed to the decoder"
+        m = self.model
+        if hasattr(m, 'activation_checkpointing_enable'):
+            return m.activation_checkpointing_enable(activation_checkpointing_kwargs=activation_checkpointing_kwargs, **kwargs)
+        m.gradient_checkpointing_enable(gradient_checkpointing_kwargs=activation_checkpointing_kwargs)
+
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None, **kwargs):
+        self.activation_checkpointing_enable(gradient_checkpointing_kwargs, **kwargs)
+
 def load_decoder(name_or_path, # a hub name or a folder: a decoder, or a vision-language checkpoint around one
                  bidirectional:bool=True, # bidirectional attention (transformers' `is_causal=False`)
                  attention_dropout:float|None=None, # dropout on the attention weights

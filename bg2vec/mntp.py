@@ -26,7 +26,7 @@ from torch.distributed.elastic.multiprocessing.errors import record
 from .jobs import (SafeCheckpointLoads, check_finite, check_output_dir, claim_output_dir, cpu_ranks, record_output_entries,
                          resolve_resume, run_job, run_settings, save_training_args, write_atomic)
 from .data import load_raw_datasets, nonblank_rows
-from .backbones import (BIDIRECTIONAL_MODEL_TYPES, VISION_LANGUAGE_TYPES, backbone_attn_implementation, dtype_kwarg, is_causal_switch,
+from .backbones import (BIDIRECTIONAL_MODEL_TYPES, DecoderCheckpointing, VISION_LANGUAGE_TYPES, backbone_attn_implementation, dtype_kwarg, is_causal_switch,
                               legacy_class, make_bidirectional)
 from .model import initialize_peft, resolve_attn_implementation, resolve_dtype
 
@@ -128,7 +128,7 @@ class MNTPOutput(ModelOutput):
     labels: torch.Tensor|None = None # the masked tokens, one per row
     predictions: torch.Tensor|None = None # the most likely token of each row
 
-class MNTPModel(torch.nn.Module):
+class MNTPModel(DecoderCheckpointing, torch.nn.Module):
     "A decoder's bidirectional body (`model`) under its LM head (`lm_head`), the head run only where a masked token is predicted"
     head_chunk_rows:int = 4096   # more masked rows than this: the head runs on chunks of this many (see below)
     fused_head:bool = True       # on a GPU where `liger_kernel` is installed: its fused linear cross-entropy
@@ -153,15 +153,6 @@ class MNTPModel(torch.nn.Module):
     def get_model_for_peft(self): return self.model
     def set_model_for_peft(self, model): self.model = model
     def save_peft_model(self, path): self.model.save_pretrained(path)
-    def activation_checkpointing_enable(self, activation_checkpointing_kwargs=None, **kwargs):
-        "What `Trainer` 5 calls for `gradient_checkpointing=True` (with `every_n_layers`, `offload`): passed to the decoder"
-        m = self.model
-        if hasattr(m, 'activation_checkpointing_enable'):
-            return m.activation_checkpointing_enable(activation_checkpointing_kwargs=activation_checkpointing_kwargs, **kwargs)
-        m.gradient_checkpointing_enable(gradient_checkpointing_kwargs=activation_checkpointing_kwargs)
-
-    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None, **kwargs):
-        self.activation_checkpointing_enable(gradient_checkpointing_kwargs, **kwargs)
 
 # %% ../nbs/07_mntp.ipynb #928e9e6e
 def soft_cap(logits:torch.Tensor, cap:float|None) -> torch.Tensor:

@@ -20,7 +20,7 @@ from peft import LoraConfig, PeftModel, get_peft_model
 from fastcore.basics import patch
 from peft.helpers import disable_input_dtype_casting
 
-from .backbones import BIDIRECTIONAL_MODEL_TYPES, check_backbone, decoder_config, load_decoder
+from .backbones import BIDIRECTIONAL_MODEL_TYPES, DecoderCheckpointing, check_backbone, decoder_config, load_decoder
 from .collator import SEPARATOR, batch_tokenize, pool
 
 # %% auto #0
@@ -137,7 +137,7 @@ def _load_adapter(model, path, merge:bool):
                              f'(first: {sorted(saved - landed)[0]}): the adapter was made for another model or layout')
     return peft.merge_and_unload() if merge else peft
 
-class Bg2Vec(nn.Module):
+class Bg2Vec(DecoderCheckpointing, nn.Module):
     "A decoder made bidirectional, its tokenizer and its pooling: LLM2Vec's encoder interface on today's transformers"
     def __init__(self, model, tokenizer, pooling_mode:str='mean', max_length:int=512, doc_max_length:int=400,
                  skip_instruction:bool=True):
@@ -213,16 +213,6 @@ class Bg2Vec(nn.Module):
             os.makedirs(output_path, exist_ok=True)
             settings = {k: getattr(self, k) for k in ENCODER_KEYS}
             Path(output_path, ENCODER_CONFIG).write_text(json.dumps(settings, indent=4), encoding='utf-8')
-
-    def activation_checkpointing_enable(self, activation_checkpointing_kwargs=None, **kwargs):
-        "What `Trainer` 5 calls for `gradient_checkpointing=True` (with `every_n_layers`, `offload`): passed to the decoder"
-        m = self.model
-        if hasattr(m, 'activation_checkpointing_enable'):
-            return m.activation_checkpointing_enable(activation_checkpointing_kwargs=activation_checkpointing_kwargs, **kwargs)
-        m.gradient_checkpointing_enable(gradient_checkpointing_kwargs=activation_checkpointing_kwargs)
-
-    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None, **kwargs):
-        self.activation_checkpointing_enable(gradient_checkpointing_kwargs, **kwargs)
 
     def resize_token_embeddings(self, new_num_tokens=None, pad_to_multiple_of=None):
         return self.model.resize_token_embeddings(new_num_tokens=new_num_tokens, pad_to_multiple_of=pad_to_multiple_of)
