@@ -48,7 +48,7 @@ docs: tiny
 	$(BIN)/python tools/docs.py
 
 docs-test: tiny
-	$(BIN)/python tools/docs.py --only index 02_loss --out _docs
+	$(BIN)/python tools/docs.py --only index 12_loss --out _docs
 	$(BIN)/python tools/test_docs.py _docs
 
 # llm2vec's legacy environment (transformers 4.44.2, pinned in constraints-llm2vec.txt): the Bg2Vec post's code run verbatim

@@ -1,6 +1,6 @@
 """Render the notebooks to a static HTML site in _docs/ (nbdev_docs needs quarto, which these machines lack).
 
-    python tools/docs.py [--only index 02_loss] [--out _docs]
+    python tools/docs.py [--only index 12_loss] [--out _docs]
 
 Each notebook is executed (cells flagged with settings.ini's tst_flags, and `eval: false` cells, are skipped, as in the test
 suite), hidden cells are dropped, directives are stripped from the code shown, and the result is converted with nbconvert. Every

@@ -40,8 +40,8 @@ def check(browser, site, stem, heading, min_images=0, documented=()):
     if heading not in h1: problems.append(f'heading {h1!r} does not contain {heading!r}')
     nav = re.search(r'<nav class="bg2vec">(.*?)</nav>', d, re.S)
     links = re.findall(r'href="([^"]+\.html)"', nav.group(1)) if nav else []
-    lessons = {'index.html', '00_data.html', '01_model.html', '02_loss.html', '03_collator.html', '04_training.html',
-               '05_evaluate.html'}
+    lessons = {'index.html', '10_data.html', '11_model.html', '12_loss.html', '13_collator.html', '14_training.html',
+               '15_evaluate.html'}
     if not lessons <= set(links): problems.append(f'navigation lacks {sorted(lessons - set(links))}')
     imgs = re.findall(r'<img[^>]*>', d)
     loaded = [i for i in imgs if 'data-loaded="1"' in i]
@@ -55,7 +55,7 @@ def main():
     browser = chromium()
     failed = 0
     for stem, heading, n_img, names in (('index', 'bg2vec', 0, ()),
-                                        ('02_loss', 'The loss', 2, ('cos_sim', 'HardNegativeNLLLoss', 'similarity_heatmap'))):
+                                        ('12_loss', 'The loss', 2, ('cos_sim', 'HardNegativeNLLLoss', 'similarity_heatmap'))):
         problems, h1, n_links, n_loaded = check(browser, site, stem, heading, n_img, names)
         status = 'ok' if not problems else 'FAILED: ' + '; '.join(problems)
         print(f'{stem}.html: heading {h1!r}, {n_links} navigation links, {n_loaded} images loaded: {status}')
