@@ -16,9 +16,9 @@ $(STAMP): constraints.txt settings.ini setup.py pyproject.toml
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
 	touch $@
 
-# The embedded default (tiny model + MNTP adapter) is built once and cached, before the notebooks run in parallel.
+# The embedded default (tiny model) is built once and cached (its MNTP adapter is shipped), before the notebooks run in parallel.
 tiny: $(STAMP)
-	$(BIN)/python -m bg2vec.tiny --adapter cache
+	$(BIN)/python -m bg2vec.tiny
 
 # One thread per notebook: nbdev_test runs one notebook per core, and two threads each would fight over the cores.
 nbtest: tiny

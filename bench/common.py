@@ -8,10 +8,10 @@ module imports nothing of llm2vec: it loads on the current stack too, and the le
 import statistics, time
 
 import torch
-from bg2vec.collator import TrainSample
+from bg2vec.data import TrainSample
 
 from bg2vec.cached import length_chunks
-from bg2vec.tiny import read_corpus
+from bg2vec.assets import read_corpus
 
 
 class ReferenceCollator:

@@ -46,9 +46,9 @@ class Legacy:
 
 def encoder_folder(max_length=64) -> str:
     "The embedded default (tiny model, MNTP merged) saved as one folder both environments load"
-    from bg2vec.tiny import save_tiny_adapter, save_tiny_model
+    from bg2vec.tiny import tiny_adapter, save_tiny_model
     out = tempfile.mkdtemp(prefix='bg2vec-bench-')
-    Bg2Vec.from_pretrained(str(save_tiny_model(progress=False)), peft_model_name_or_path=str(save_tiny_adapter(progress=False)),
+    Bg2Vec.from_pretrained(str(save_tiny_model(progress=False)), peft_model_name_or_path=str(tiny_adapter()),
                            merge_peft=True, pooling_mode='mean', max_length=max_length).save(out)
     return out
 

@@ -11,16 +11,18 @@ import copy, sys, warnings
 
 import torch
 
-from bg2vec.collator import SimCSEDefaultCollator, TrainSample
+from bg2vec.collator import SimCSEDefaultCollator
+from bg2vec.data import TrainSample
 from bg2vec.loss import load_loss
 from bg2vec.model import Bg2Vec, compile_layers, flash_attention_available, initialize_peft
-from bg2vec.tiny import TINY_BACKBONES, read_corpus, save_tiny_adapter, save_tiny_backbone, save_tiny_model
+from bg2vec.tiny import TINY_BACKBONES, tiny_adapter, save_tiny_backbone, save_tiny_model
+from bg2vec.assets import read_corpus
 from bg2vec.cached import cached_step, embed_views
 from bg2vec.test_utils import first_position_shift
 
 if not torch.cuda.is_available(): sys.exit('cuda_check.py: no GPU (torch.cuda.is_available() is False); these checks need one')
 
-tiny, mntp = save_tiny_model(progress=False), save_tiny_adapter(progress=False)
+tiny, mntp = save_tiny_model(progress=False), tiny_adapter()
 texts = read_corpus()[:64]
 cpu = Bg2Vec.from_pretrained(tiny, peft_model_name_or_path=mntp, merge_peft=True, pooling_mode='mean', max_length=64)
 e_cpu = cpu.encode(texts, show_progress_bar=False, device='cpu')

@@ -36,7 +36,8 @@ from bg2vec.collator import SimCSEDefaultCollator  # noqa: E402
 from bg2vec.loss import load_loss  # noqa: E402
 from bg2vec.model import Bg2Vec, compile_layers, fuse_rms_norm, initialize_peft  # noqa: E402
 from peft.helpers import disable_input_dtype_casting  # noqa: E402
-from bg2vec.tiny import read_corpus, train_tokenizer  # noqa: E402
+from bg2vec.tiny import train_tokenizer  # noqa: E402
+from bg2vec.assets import read_corpus
 from bg2vec.cached import cached_step, embed_views  # noqa: E402
 
 PEAK_BF16 = {'H100': 989e12, 'H200': 989e12, 'A100': 312e12}

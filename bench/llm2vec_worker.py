@@ -40,7 +40,8 @@ def legacy_folder(folder) -> str:
     "A copy of `folder` with the tokenizer rebuilt here: tokenizers 0.19 cannot read tokenizer.json written by 0.23"
     import shutil, tempfile
     from pathlib import Path
-    from bg2vec.tiny import TINY_RECIPE, read_corpus, train_tokenizer
+    from bg2vec.tiny import TINY_RECIPE, train_tokenizer
+    from bg2vec.assets import read_corpus
     out = tempfile.mkdtemp(prefix='bg2vec-legacy-')
     for p in Path(folder).iterdir():
         if p.is_file() and not p.name.startswith(('tokenizer', 'special_tokens')): shutil.copy(p, out)

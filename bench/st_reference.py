@@ -28,9 +28,9 @@ def encoder_folder(dropout=0.1, max_length=64) -> str:
     "The embedded default (tiny model, MNTP merged) saved as a sentence-transformers folder with SimCSE's attention dropout"
     from bg2vec.export import export_sentence_transformers
     from bg2vec.model import Bg2Vec
-    from bg2vec.tiny import save_tiny_adapter, save_tiny_model
+    from bg2vec.tiny import tiny_adapter, save_tiny_model
     out = tempfile.mkdtemp(prefix='bg2vec-bench-')
-    enc = Bg2Vec.from_pretrained(str(save_tiny_model(progress=False)), peft_model_name_or_path=str(save_tiny_adapter(progress=False)),
+    enc = Bg2Vec.from_pretrained(str(save_tiny_model(progress=False)), peft_model_name_or_path=str(tiny_adapter()),
                                  merge_peft=True, pooling_mode='mean', max_length=max_length, attention_dropout=dropout)
     enc.save(out)
     export_sentence_transformers(out)

@@ -13,13 +13,15 @@ import transformers
 from torch.distributed.elastic.multiprocessing.errors import record
 
 from . import tiny
+from .assets import asset_path
 from .arguments import ConfigError, DataTrainingArguments, ModelArguments, parse_config
 from .jobs import EXIT_CODES, cpu_ranks, run_job
+from .mntp import check_mntp_run, parse_mntp_config, train_mntp
 from .training import train_simcse
 
 # %% auto #0
-__all__ = ['EMBEDDED_MODEL', 'EMBEDDED_ADAPTER', 'EMBEDDED_CORPUS', 'EMBEDDED_PAIRS', 'USAGE', 'resolve_embedded_data',
-           'resolve_embedded_model', 'resolve_embedded', 'config_path', 'main']
+__all__ = ['EMBEDDED_MODEL', 'EMBEDDED_ADAPTER', 'EMBEDDED_CORPUS', 'EMBEDDED_PAIRS', 'USAGE', 'MNTP_USAGE',
+           'resolve_embedded_data', 'resolve_embedded_model', 'resolve_embedded', 'config_path', 'main', 'mntp_main']
 
 # %% ../nbs/30_cli.ipynb #c61741f6
 EMBEDDED_MODEL, EMBEDDED_ADAPTER, EMBEDDED_CORPUS, EMBEDDED_PAIRS = 'bg2vec-tiny', 'bg2vec-tiny-mntp', 'bg2vec-corpus', 'bg2vec-pairs'
@@ -27,8 +29,8 @@ EMBEDDED_MODEL, EMBEDDED_ADAPTER, EMBEDDED_CORPUS, EMBEDDED_PAIRS = 'bg2vec-tiny
 def resolve_embedded_data(data_args:DataTrainingArguments):
     "Point `data_args` at the bundled corpus and held-out pairs where it names `bg2vec-corpus` / `bg2vec-pairs`"
     if data_args.dataset_name == EMBEDDED_CORPUS:
-        data_args.dataset_name, data_args.train_file = None, str(tiny.asset_path('bg_corpus.txt'))
-    if data_args.eval_pairs_file == EMBEDDED_PAIRS: data_args.eval_pairs_file = str(tiny.asset_path('bg_pairs.tsv'))
+        data_args.dataset_name, data_args.train_file = None, str(asset_path('bg_corpus.txt'))
+    if data_args.eval_pairs_file == EMBEDDED_PAIRS: data_args.eval_pairs_file = str(asset_path('bg_pairs.tsv'))
 
 def resolve_embedded_model(model_args:ModelArguments):
     "Replace `bg2vec-tiny` / `bg2vec-tiny-mntp` by the paths of the tiny model and adapter, building them if needed"
@@ -38,7 +40,7 @@ def resolve_embedded_model(model_args:ModelArguments):
     if model_args.model_name_or_path == EMBEDDED_MODEL:
         model_args.model_name_or_path = str(tiny.save_tiny_model())
         if model_args.peft_model_name_or_path == EMBEDDED_ADAPTER:
-            model_args.peft_model_name_or_path = str(tiny.save_tiny_adapter(model_args.model_name_or_path))
+            model_args.peft_model_name_or_path = str(tiny.tiny_adapter(model_args.model_name_or_path))
 
 def resolve_embedded(model_args:ModelArguments, data_args:DataTrainingArguments):
     "Both of the above: the names of the embedded default become paths, which is all the library's functions take"
@@ -83,3 +85,30 @@ def main(argv:list[str]|None=None):
 # %% ../nbs/30_cli.ipynb #7dffcb0e
 #| eval: false
 if __name__ == '__main__': main()
+
+# %% ../nbs/30_cli.ipynb #ae7a6ac9
+MNTP_USAGE = '''usage: bg2vec_mntp CONFIG.json [--field value ...]
+
+Train the MNTP LoRA adapter of a bidirectional decoder (the step before SimCSE). CONFIG.json holds the fields of ModelArguments,
+DataTrainingArguments, transformers.TrainingArguments and MNTPArguments (llm2vec's train_configs/mntp/*.json parse as they are);
+--field value pairs override it. The adapter lands in output_dir: pass that folder to bg2vec_simcse as peft_model_name_or_path.
+Shipped configs: tiny-mntp (the embedded default), bggpt-gemma2-9b-mntp (BgGPT-Gemma-2-9B on the Bulgarian Wikipedia)
+
+Exit status: 0 done; 2 a configuration or input mistake, found before training (one line says which);
+3 the training loss became NaN or infinite (the line names the last good checkpoint); 4 a checkpoint refused
+as unsafe to load; 1 anything else (a bug: the traceback is kept).'''
+
+@record
+def mntp_main(argv:list[str]|None=None):
+    "Console script: `bg2vec_mntp CONFIG.json [--field value ...]`; exit status as `bg2vec_simcse`'s (2, 3, 4; 1 with a traceback)"
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ('-h', '--help'): print(MNTP_USAGE); return
+    config, overrides = (argv[0], argv[1:]) if not argv[0].startswith('--') else (None, argv)
+    overrides = cpu_ranks(overrides)
+    transformers.logging.set_verbosity_warning()
+    def work():
+        args = parse_mntp_config(config_path(config) if config else None, overrides)
+        check_mntp_run(*args, resolve=False)       # before the embedded model is built or anything is loaded
+        resolve_embedded(args[0], args[1])
+        train_mntp(*args)
+    run_job('bg2vec_mntp', work)

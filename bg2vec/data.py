@@ -5,6 +5,7 @@
 # %% ../nbs/10_data.ipynb #97bb0ee7
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +15,10 @@ import torch
 from datasets import Dataset, DatasetDict, IterableDataset, IterableDatasetDict, load_dataset
 
 from .arguments import DataTrainingArguments, ModelArguments
-from .collator import TrainSample
 
 # %% auto #0
-__all__ = ['LLM2VEC_TEXT_DATASETS', 'check_data_file', 'split_validation', 'load_raw_datasets', 'nonblank_rows', 'PairedDataset',
-           'PairedIterableDataset']
+__all__ = ['LLM2VEC_TEXT_DATASETS', 'check_data_file', 'split_validation', 'load_raw_datasets', 'DataSample', 'TrainSample',
+           'nonblank_rows', 'PairedDataset', 'PairedIterableDataset']
 
 # %% ../nbs/10_data.ipynb #048d30bb
 _BUILDERS = {'.txt': 'text', '.text': 'text', '.json': 'json', '.jsonl': 'json', '.csv': 'csv', '.parquet': 'parquet'}
@@ -93,6 +93,22 @@ def load_raw_datasets(data_args:DataTrainingArguments, # where the text is
             ds = raw[split]
             raw[split] = ds.take(n) if isinstance(ds, IterableDataset) else ds.select(range(min(n, len(ds))))
     return raw
+
+# %% ../nbs/10_data.ipynb #ac1de449
+@dataclass
+class DataSample:
+    "One row of a paired dataset: a query and its positive (and optionally a hard negative)"
+    id_: int
+    query: str
+    positive: str
+    negative: str|None = None
+    task_name: str|None = None
+
+class TrainSample:
+    "The texts of one training example (for SimCSE, a sentence twice) and its label"
+    def __init__(self, guid:str='', texts:list[str]|None=None, label:int|float=0):
+        self.guid, self.texts, self.label = guid, texts, label
+    def __repr__(self): return f'TrainSample(texts={self.texts!r}, label={self.label!r})'
 
 # %% ../nbs/10_data.ipynb #7d9f7618
 def _text_column(data, column:str) -> pa.ChunkedArray:

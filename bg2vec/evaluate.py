@@ -16,9 +16,9 @@ from .loss import cos_sim
 
 # %% auto #0
 __all__ = ['REPORT_KEYS', 'MTEB_BULGARIAN_TASKS', 'MTEB_INSTRUCTIONS', 'BG2VEC_URL', 'MTEB_LOCAL_TASKS', 'MTEB_SCORES',
-           'retrieval_ranks', 'alignment', 'uniformity', 'read_pairs', 'evaluate_pairs', 'CharNgramTfidf',
-           'BagOfEmbeddings', 'layer_states', 'layer_retrieval', 'load_run', 'compare', 'evaluate_run', 'main',
-           'plot_comparison', 'pair_cosines', 'MTEBEncoder', 'paraphrase_mining', 'mteb_task', 'run_mteb', 'mteb_table']
+           'retrieval_ranks', 'alignment', 'uniformity', 'evaluate_pairs', 'CharNgramTfidf', 'BagOfEmbeddings',
+           'layer_states', 'layer_retrieval', 'load_run', 'compare', 'evaluate_run', 'main', 'plot_comparison',
+           'pair_cosines', 'MTEBEncoder', 'paraphrase_mining', 'mteb_task', 'run_mteb', 'mteb_table']
 
 # %% ../nbs/15_evaluate.ipynb #3dabbea3
 def retrieval_ranks(queries:torch.Tensor, docs:torch.Tensor) -> torch.Tensor:
@@ -34,24 +34,6 @@ def uniformity(x:torch.Tensor, t:float=2.) -> float:
     "Wang & Isola's uniformity: log mean exp(-t ||f(x) - f(y)||^2) over distinct pairs (lower is better)"
     x = F.normalize(x.float(), dim=-1)
     return torch.pdist(x, p=2).pow(2).mul(-t).exp().mean().log().item()
-
-# %% ../nbs/15_evaluate.ipynb #d324ee65
-def read_pairs(path) -> list[tuple[str, str]]:
-    "(sentence, paraphrase) rows of a UTF-8 TSV file with the header `sentence<TAB>paraphrase`"
-    path = Path(path)
-    try: lines = path.read_text(encoding='utf-8').splitlines()
-    except FileNotFoundError: raise FileNotFoundError(f'{path}: no such file of sentence/paraphrase pairs') from None
-    except UnicodeDecodeError as e: raise ValueError(f'{path} is not UTF-8 text (byte {e.start + 1})') from None
-    if not lines or lines[0].split('\t') != ['sentence', 'paraphrase']:
-        raise ValueError(f"{path}: expected a header line 'sentence<TAB>paraphrase', found {lines[:1]!r}")
-    rows = []
-    for i, l in enumerate(lines[1:], start=2):
-        if not l.strip(): continue
-        parts = l.split('\t')
-        if len(parts) != 2: raise ValueError(f"{path}, line {i}: expected 2 tab-separated fields, found {len(parts)}")
-        rows.append((parts[0].strip(), parts[1].strip()))
-    if len(rows) < 2: raise ValueError(f'{path}: {len(rows)} pair(s); ranking needs at least 2')
-    return rows
 
 # %% ../nbs/15_evaluate.ipynb #00835774
 def evaluate_pairs(model, # anything with `encode(list[str]) -> Tensor`
@@ -102,7 +84,7 @@ class BagOfEmbeddings:
     def __init__(self, encoder): self.encoder = encoder
 
     def encode(self, texts:list[str], batch_size:int=256, **kwargs) -> torch.Tensor:
-        from bg2vec.collator import SEPARATOR, pool
+        from bg2vec.tokens import SEPARATOR, pool
         table, out = self.encoder.model.get_input_embeddings(), []
         for s in range(0, len(texts), batch_size):
             feats = self.encoder.tokenize([SEPARATOR + t for t in texts[s:s + batch_size]])
@@ -114,7 +96,7 @@ class BagOfEmbeddings:
 def layer_states(encoder, # an `LLM2Vec` / `Bg2Vec`
                  texts:list[str], batch_size:int=128) -> list[torch.Tensor]:
     "Each text's mean-pooled hidden state after every layer, as `encode` pools (0: the embeddings; last: the final norm's output)"
-    from bg2vec.collator import SEPARATOR, pool
+    from bg2vec.tokens import SEPARATOR, pool
     encoder.eval(); per_batch = []
     for s in range(0, len(texts), batch_size):
         feats = encoder.tokenize([SEPARATOR + t for t in texts[s:s + batch_size]])
@@ -176,7 +158,7 @@ def main(argv=None):
         for name, why in failed.items(): print(f'error: MTEB task {name} failed: {why}', file=sys.stderr)
         if failed: sys.exit(1)
         return scores
-    from bg2vec.tiny import read_pairs
+    from bg2vec.assets import read_pairs
     try: load_run(a.output_dir); pairs = read_pairs(a.pairs)
     except (FileNotFoundError, ValueError) as e: sys.exit(f'error: {e}')
     results = evaluate_run(a.output_dir, pairs)
@@ -285,7 +267,7 @@ def paraphrase_mining(pairs:list[tuple[str, str]]|None=None, # (sentence, paraph
     from datasets import Dataset, DatasetDict
     from mteb import TaskMetadata
     from mteb.abstasks.text.bitext_mining import AbsTaskBitextMining
-    from bg2vec.tiny import read_pairs as bundled_pairs
+    from bg2vec.assets import read_pairs as bundled_pairs
     rows = list(pairs) if pairs is not None else bundled_pairs()
 
     class Bg2VecParaphraseMining(AbsTaskBitextMining):

@@ -31,11 +31,11 @@ from .backbones import (BIDIRECTIONAL_MODEL_TYPES, DecoderCheckpointing, VISION_
 from .model import initialize_peft, resolve_attn_implementation, resolve_dtype
 
 # %% auto #0
-__all__ = ['MASK_TOKEN_TYPES', 'MNTP_MODEL_TYPES', 'CURVE_KEYS', 'MNTP_ARGUMENT_CLASSES', 'MNTP_RESULT_FIELDS', 'USAGE',
-           'mntp_tokenizer', 'MNTPCollator', 'group_texts', 'MNTPOutput', 'MNTPModel', 'soft_cap', 'masked_lm_loss',
-           'load_mntp_model', 'add_lora', 'masked_token_accuracy', 'top_guesses', 'StopAfterSteps', 'MNTPTrainer',
-           'save_adapter', 'mntp_curves', 'plot_mntp_curves', 'MNTPArguments', 'mntp_parser', 'parse_mntp_config',
-           'mntp_run_config', 'check_mntp_run', 'train_mntp', 'main']
+__all__ = ['MASK_TOKEN_TYPES', 'MNTP_MODEL_TYPES', 'CURVE_KEYS', 'MNTP_ARGUMENT_CLASSES', 'MNTP_RESULT_FIELDS', 'mntp_tokenizer',
+           'MNTPCollator', 'group_texts', 'MNTPOutput', 'MNTPModel', 'soft_cap', 'masked_lm_loss', 'load_mntp_model',
+           'add_lora', 'masked_token_accuracy', 'top_guesses', 'StopAfterSteps', 'MNTPTrainer', 'save_adapter',
+           'mntp_curves', 'plot_mntp_curves', 'MNTPArguments', 'mntp_parser', 'parse_mntp_config', 'mntp_run_config',
+           'check_mntp_run', 'train_mntp']
 
 # %% ../nbs/21_mntp.ipynb #355adbae
 MASK_TOKEN_TYPES = ('blank', 'eos', 'mask')
@@ -491,41 +491,3 @@ def train_mntp(model_args:ModelArguments, data_args:DataTrainingArguments, train
         print(f"bg2vec_mntp: {trainer.state.global_step} steps in {metrics.get('train_runtime', 0):.0f} s{acc}; adapter saved in {out}",
               flush=True)
     return metrics
-
-# %% ../nbs/21_mntp.ipynb #0f9b96e4
-USAGE = '''usage: bg2vec_mntp CONFIG.json [--field value ...]
-
-Train the MNTP LoRA adapter of a bidirectional decoder (the step before SimCSE). CONFIG.json holds the fields of ModelArguments,
-DataTrainingArguments, transformers.TrainingArguments and MNTPArguments (llm2vec's train_configs/mntp/*.json parse as they are);
---field value pairs override it. The adapter lands in output_dir: pass that folder to bg2vec_simcse as peft_model_name_or_path.
-Shipped configs: tiny-mntp (the embedded default), bggpt-gemma2-9b-mntp (BgGPT-Gemma-2-9B on the Bulgarian Wikipedia)
-
-Exit status: 0 done; 2 a configuration or input mistake, found before training (one line says which);
-3 the training loss became NaN or infinite (the line names the last good checkpoint); 4 a checkpoint refused
-as unsafe to load; 1 anything else (a bug: the traceback is kept).'''
-
-def _job_helpers():
-    "The embedded-name resolvers and the shipped-config lookup that `bg2vec_simcse` uses"
-    try: from bg2vec.cli import config_path, resolve_embedded_data, resolve_embedded_model
-    except ImportError: from bg2vec.training import config_path, resolve_embedded_data, resolve_embedded_model
-    return config_path, resolve_embedded_data, resolve_embedded_model
-
-@record
-def main(argv:list[str]|None=None):
-    "Console script: `bg2vec_mntp CONFIG.json [--field value ...]`; exit status as `bg2vec_simcse`'s (2, 3, 4; 1 with a traceback)"
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or argv[0] in ('-h', '--help'): print(USAGE); return
-    config, overrides = (argv[0], argv[1:]) if not argv[0].startswith('--') else (None, argv)
-    overrides = cpu_ranks(overrides)
-    import transformers; transformers.logging.set_verbosity_warning()
-    config_path, resolve_embedded_data, resolve_embedded_model = _job_helpers()
-    def work():
-        args = parse_mntp_config(config_path(config) if config else None, overrides)
-        check_mntp_run(*args, resolve=False)       # before the embedded model is built or anything is loaded
-        resolve_embedded_data(args[1]); resolve_embedded_model(args[0])
-        train_mntp(*args)
-    run_job('bg2vec_mntp', work)
-
-# %% ../nbs/21_mntp.ipynb #78ed3030
-#| eval: false
-if __name__ == '__main__': main()

@@ -21,7 +21,7 @@ from fastcore.basics import patch
 from peft.helpers import disable_input_dtype_casting
 
 from .backbones import BIDIRECTIONAL_MODEL_TYPES, DecoderCheckpointing, check_backbone, decoder_config, load_decoder
-from .collator import SEPARATOR, batch_tokenize, pool
+from .tokens import SEPARATOR, batch_tokenize, pool
 
 # %% auto #0
 __all__ = ['RUN_RECORD', 'PUBLISHED_ENCODER', 'ENCODER_CONFIG', 'ENCODER_KEYS', 'LORA_MODULES', 'flash_attention_available',
@@ -238,7 +238,7 @@ def dropout_views(encoder, # a `Bg2Vec`
 # %% ../nbs/11_model.ipynb #95fb9be4
 import numpy as np
 from tqdm.auto import trange
-from .collator import SEPARATOR, last_n_mask, pad_rows, prompt_length, token_ids
+from .tokens import SEPARATOR, last_n_mask, pad_rows, prompt_length, token_ids
 
 def _rows(self, sentences:list) -> tuple[list, list]:
     "Each [instruction, text]'s token ids as the model reads them (cut at `max_length`), and how many of its last tokens to pool"

@@ -13,25 +13,13 @@ import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import MistralConfig, MistralForCausalLM, PreTrainedTokenizerFast
 
+from .assets import asset_path, read_corpus
+
 # %% auto #0
-__all__ = ['TINY_RECIPE', 'STAMP', 'TINY_BACKBONE_SIZES', 'TINY_BACKBONES', 'asset_path', 'read_corpus', 'read_pairs',
-           'train_tokenizer', 'tiny_config', 'init_tiny_model', 'pretrain_causal_lm', 'cache_dir', 'save_tiny_model',
-           'save_tiny_adapter', 'tiny_backbone_config', 'save_tiny_backbone', 'main']
-
-# %% ../nbs/02_tiny.ipynb #8a15568d
-def asset_path(name:str='') -> Path:
-    "Path of a file shipped in `bg2vec/assets` (works from a source checkout and from an installed wheel)"
-    return Path(str(files('bg2vec'))) / 'assets' / name
-
-def read_corpus(path=None) -> list[str]:
-    "Sentences of the bundled corpus (or of `path`), one per non-blank line"
-    path = Path(path or asset_path('bg_corpus.txt'))
-    return [l.strip() for l in path.read_text(encoding='utf-8').splitlines() if l.strip()]
-
-def read_pairs(path=None) -> list[tuple[str, str]]:
-    "(sentence, paraphrase) rows of the bundled held-out pairs (or of the TSV at `path`; see `bg2vec.evaluate.read_pairs`)"
-    from bg2vec.evaluate import read_pairs as read_tsv
-    return read_tsv(path or asset_path('bg_pairs.tsv'))
+__all__ = ['TINY_RECIPE', 'STAMP', 'TINY_ADAPTER', 'REBUILD_ADAPTER', 'TINY_BACKBONE_SIZES', 'TINY_BACKBONES', 'train_tokenizer',
+           'tiny_config', 'init_tiny_model', 'pretrain_causal_lm', 'hf_bars', 'cache_dir', 'recipe_fingerprint',
+           'read_stamp', 'build_atomically', 'save_tiny_model', 'tiny_adapter', 'tiny_backbone_config',
+           'save_tiny_backbone', 'main']
 
 # %% ../nbs/02_tiny.ipynb #0a95c8b9
 _ALPHABET = (list("абвгдежзийклмнопрстуфхцчшщъьюяѝАБВГДЕЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЬЮЯЀЍ") +
@@ -119,7 +107,7 @@ def _progress(total, desc, enable):
     return tqdm(total=total, desc=desc, disable=not enable, mininterval=2)
 
 @contextlib.contextmanager
-def _hf_bars(enable:bool):
+def hf_bars(enable:bool):
     "Within the block, transformers' own progress bars (writing shards, loading weights) only if `enable`; restored after it"
     from transformers.utils import logging as hf_logging
     was = hf_logging.is_progress_bar_enabled()
@@ -133,14 +121,14 @@ def cache_dir() -> Path:
     "Where the embedded default is cached: `$BG2VEC_CACHE`, or `~/.cache/bg2vec`"
     return Path(os.environ.get('BG2VEC_CACHE') or Path.home() / '.cache' / 'bg2vec')
 
-def _fingerprint(recipe:dict, corpus_path:Path, kind:str) -> str:
+def recipe_fingerprint(recipe:dict, corpus_path:Path, kind:str) -> str:
     h = hashlib.sha256(json.dumps({**recipe, 'kind': kind}, sort_keys=True).encode())
     h.update(Path(corpus_path).read_bytes())
     return h.hexdigest()[:16]
 
 STAMP = 'bg2vec_tiny.json'
 
-def _stamp(path:Path) -> dict|None:
+def read_stamp(path:Path) -> dict|None:
     try: return json.loads((Path(path) / STAMP).read_text())
     except (OSError, ValueError): return None
 
@@ -152,11 +140,11 @@ def _locked(path:Path):
         try: yield
         finally: fcntl.flock(f, fcntl.LOCK_UN)
 
-def _build_atomically(out_dir:Path, fingerprint:str, force:bool, build) -> Path:
+def build_atomically(out_dir:Path, fingerprint:str, force:bool, build) -> Path:
     "Run `build(tmp_dir)` and move the result to `out_dir`, unless `out_dir` already holds `fingerprint`"
     out_dir = Path(out_dir).absolute()
     with _locked(out_dir):
-        st = _stamp(out_dir)
+        st = read_stamp(out_dir)
         if st and st.get('fingerprint') == fingerprint and not force: return out_dir
         if out_dir.exists() and any(out_dir.iterdir()) and st is None:
             raise FileExistsError(f"{out_dir} exists and holds files that are not a bg2vec tiny model; "
@@ -184,7 +172,7 @@ def save_tiny_model(out_dir=None, # folder to write; default: `cache_dir()/tiny-
     recipe = {**TINY_RECIPE, **(recipe or {})}
     if pretrain_steps is not None: recipe['pretrain_steps'] = pretrain_steps
     corpus_path = Path(corpus_path or asset_path('bg_corpus.txt'))
-    fp = _fingerprint(recipe, corpus_path, 'model')
+    fp = recipe_fingerprint(recipe, corpus_path, 'model')
     out_dir = Path(out_dir) if out_dir else cache_dir() / f'tiny-mistral-{fp}'
 
     def build(tmp):
@@ -196,45 +184,35 @@ def save_tiny_model(out_dir=None, # folder to write; default: `cache_dir()/tiny-
         losses = pretrain_causal_lm(model, tok, texts, recipe['pretrain_steps'], recipe['pretrain_batch_size'],
                                     recipe['pretrain_lr'], recipe['max_length'], recipe['seed'], progress)
         model.config._name_or_path = 'bg2vec-tiny-mistral'
-        with _hf_bars(progress): model.save_pretrained(tmp)
+        with hf_bars(progress): model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
         info = dict(fingerprint=fp, recipe=recipe, corpus=corpus_path.name, n_sentences=len(texts),
                     pretrain_first_loss=losses[0] if losses else None,
                     pretrain_last_loss=sum(losses[-10:]) / len(losses[-10:]) if losses else None,
                     pretrain_seconds=round(time.time() - t0, 1))
         (tmp / STAMP).write_text(json.dumps(info, indent=2, ensure_ascii=False))
-    return _build_atomically(out_dir, fp, force, build)
+    return build_atomically(out_dir, fp, force, build)
 
-# %% ../nbs/02_tiny.ipynb #cdfb9099
-def save_tiny_adapter(base_dir=None, # the tiny model's folder; default: `save_tiny_model()`
-                      out_dir=None, # folder to write; default: `cache_dir()/tiny-mntp-<fingerprint>`
-                      steps:int|None=None, # override `TINY_RECIPE['mntp_steps']`
-                      force:bool=False, # rebuild even if `out_dir` already holds this adapter
-                      progress:bool=True, # show a progress bar
-                     ) -> Path:
-    "Train (or find) the MNTP LoRA adapter for the tiny model in `out_dir` with the MNTP job on `tiny-mntp.json`; returns its path"
-    base_dir = Path(base_dir or save_tiny_model(progress=progress)).absolute()
-    config = Path(str(files('bg2vec'))) / 'configs' / 'tiny-mntp.json'
-    recipe = dict(TINY_RECIPE, base=(_stamp(base_dir) or {}).get('fingerprint', str(base_dir)),
-                  mntp_config=hashlib.sha256(config.read_bytes()).hexdigest()[:16], masking='in-step')
-    if steps is not None: recipe['mntp_steps'] = steps
-    corpus_path = asset_path('bg_corpus.txt')
-    fp = _fingerprint(recipe, corpus_path, 'mntp')
-    out_dir = Path(out_dir) if out_dir else cache_dir() / f'tiny-mntp-{fp}'
+# %% ../nbs/02_tiny.ipynb #6ea2e2dd
+TINY_ADAPTER = 'tiny-mntp'   # the shipped MNTP adapter's folder in `bg2vec/assets`
+REBUILD_ADAPTER = 'python -m bg2vec.embedded'   # the command that rebuilds it (the MNTP job on the tiny model)
 
-    def build(tmp):
-        from bg2vec.mntp import parse_mntp_config, train_mntp
-        fields = dict(json.loads(config.read_text()), model_name_or_path=str(base_dir), dataset_name=None,
-                      train_file=str(corpus_path), output_dir=str(tmp), max_steps=recipe['mntp_steps'],
-                      stop_after_n_steps=recipe['mntp_steps'], mlm_probability=recipe['mntp_mask_prob'], lora_r=recipe['lora_r'],
-                      seed=recipe['seed'], max_seq_length=recipe['max_length'], disable_tqdm=not progress)
-        with _hf_bars(progress): train_mntp(*parse_mntp_config(fields))
-        run = json.loads((tmp / 'bg2vec_mntp_run.json').read_text())
-        info = dict(fingerprint=fp, base_model=str(base_dir), recipe=recipe,
-                    mntp_first_loss=run['eval_loss_before'], mntp_last_loss=run['eval_loss_after'],
-                    mntp_accuracy_before=run['eval_accuracy_before'], mntp_accuracy_after=run['eval_accuracy_after'])
-        (tmp / STAMP).write_text(json.dumps(info, indent=2, ensure_ascii=False))
-    return _build_atomically(out_dir, fp, force, build)
+def tiny_adapter(base_dir=None, # the tiny model's folder it will be merged into; default: the one `save_tiny_model()` builds
+                ) -> Path:
+    "The tiny model's MNTP LoRA adapter, shipped in `bg2vec/assets/tiny-mntp`, checked against its stamp; returns its path"
+    path = asset_path(TINY_ADAPTER)
+    stamp, weights = read_stamp(path), path / 'adapter_model.safetensors'
+    if stamp is None or not weights.is_file():
+        raise FileNotFoundError(f'{path}: the shipped MNTP adapter or its stamp {STAMP} is missing; rebuild it with `{REBUILD_ADAPTER}`')
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    if digest != stamp.get('sha256'):
+        raise ValueError(f"{weights}: sha256 {digest[:16]}..., but its stamp says {str(stamp.get('sha256'))[:16]}...: "
+                         f'the file was changed; rebuild it with `{REBUILD_ADAPTER}`')
+    base = (read_stamp(Path(base_dir)) or {}).get('fingerprint') if base_dir else recipe_fingerprint(TINY_RECIPE, asset_path('bg_corpus.txt'), 'model')
+    if base != stamp.get('base'):
+        raise ValueError(f"the shipped MNTP adapter was trained on the tiny model {stamp.get('base')}, not on {base_dir or 'this recipe'} "
+                         f'({base}); rebuild it with `{REBUILD_ADAPTER}`')
+    return path
 
 # %% ../nbs/02_tiny.ipynb #4eec55af
 TINY_BACKBONE_SIZES = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
@@ -278,31 +256,28 @@ def save_tiny_backbone(model_type:str, # one of `TINY_BACKBONES`
     if model_type not in TINY_BACKBONES: raise ValueError(f'model_type {model_type!r}: expected one of {list(TINY_BACKBONES)}')
     recipe = dict(model_type=model_type, seed=seed, sizes=TINY_BACKBONE_SIZES, vocab_size=TINY_RECIPE['vocab_size'], version=2)
     corpus_path = asset_path('bg_corpus.txt')
-    fp = _fingerprint(recipe, corpus_path, model_type)
+    fp = recipe_fingerprint(recipe, corpus_path, model_type)
     out_dir = Path(out_dir) if out_dir else cache_dir() / f'tiny-{model_type}-{fp}'
     def build(tmp):
         torch.manual_seed(seed)
         config = tiny_backbone_config(model_type)
         model = Gemma3ForConditionalGeneration(config) if model_type == 'gemma3' else AutoModelForCausalLM.from_config(config)
         model.config._name_or_path = f'bg2vec-tiny-{model_type}'
-        with _hf_bars(False): model.save_pretrained(tmp)
+        with hf_bars(False): model.save_pretrained(tmp)
         _corpus_tokenizer(corpus_path, TINY_RECIPE['vocab_size']).save_pretrained(tmp)
         (tmp / STAMP).write_text(json.dumps(dict(fingerprint=fp, recipe=recipe), indent=2))
-    return _build_atomically(out_dir, fp, False, build)
+    return build_atomically(out_dir, fp, False, build)
 
 # %% ../nbs/02_tiny.ipynb #cbcee9ed
 def main(argv=None):
-    "Command line: build the tiny model (and optionally the MNTP adapter)"
+    "Command line: build the tiny model"
     p = argparse.ArgumentParser(prog='python -m bg2vec.tiny', description=main.__doc__)
     p.add_argument('out_dir', nargs='?', help='folder for the model (default: the cache)')
-    p.add_argument('--adapter', help='also write the MNTP adapter to this folder ("cache" for the cache)')
     p.add_argument('--force', action='store_true', help='rebuild even if the folder already holds the model')
     a = p.parse_args(argv)
     try:
         base = save_tiny_model(a.out_dir, force=a.force)
         print(f'tiny model: {base}')
-        if a.adapter:
-            print(f"MNTP adapter: {save_tiny_adapter(base, None if a.adapter == 'cache' else a.adapter, force=a.force)}")
     except FileExistsError as e:
         sys.exit(f'error: {e}')
 

@@ -232,7 +232,7 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
                              f'{training_args.per_device_train_batch_size}')
         eval_pairs = None
         if data_args.eval_pairs_file:
-            from bg2vec.evaluate import read_pairs
+            from bg2vec.assets import read_pairs
             eval_pairs = read_pairs(data_args.eval_pairs_file)
         push_to = None
         if training_args.push_to_hub:   # checked now, not after hours of training; the encoder is pushed, not checkpoints
@@ -298,9 +298,3 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
         print(f"bg2vec_simcse: {trainer.state.global_step} steps in {metrics.get('train_runtime', 0):.0f} s"
               + (f'; peak memory {peak!r}' if peak.metrics else '') + f'; encoder saved in {out}', flush=True)
     return metrics
-
-# %% ../nbs/14_training.ipynb #6bfa9796
-#| eval: false
-if __name__ == '__main__':
-    from bg2vec.cli import main
-    main()
