@@ -5,7 +5,7 @@
 # %% ../nbs/02_tiny.ipynb #250b0a84
 from __future__ import annotations
 
-import argparse, contextlib, copy, fcntl, hashlib, json, math, os, random, shutil, sys, tempfile, time
+import argparse, contextlib, warnings, copy, fcntl, hashlib, json, math, os, random, shutil, sys, tempfile, time
 from importlib.resources import files
 from pathlib import Path
 
@@ -18,8 +18,8 @@ from .assets import asset_path, read_corpus
 # %% auto #0
 __all__ = ['TINY_RECIPE', 'STAMP', 'TINY_ADAPTER', 'REBUILD_ADAPTER', 'TINY_BACKBONE_SIZES', 'TINY_BACKBONES', 'train_tokenizer',
            'tiny_config', 'init_tiny_model', 'pretrain_causal_lm', 'hf_bars', 'cache_dir', 'recipe_fingerprint',
-           'read_stamp', 'build_atomically', 'save_tiny_model', 'tiny_adapter', 'tiny_backbone_config',
-           'save_tiny_backbone', 'main']
+           'read_stamp', 'file_digest', 'changed_files', 'build_atomically', 'save_tiny_model', 'tiny_adapter',
+           'tiny_backbone_config', 'save_tiny_backbone', 'main']
 
 # %% ../nbs/02_tiny.ipynb #0a95c8b9
 _ALPHABET = (list("абвгдежзийклмнопрстуфхцчшщъьюяѝАБВГДЕЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЬЮЯЀЍ") +
@@ -140,18 +140,37 @@ def _locked(path:Path):
         try: yield
         finally: fcntl.flock(f, fcntl.LOCK_UN)
 
+def file_digest(path) -> str:
+    "SHA-256 of the file at `path`"
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
+    return h.hexdigest()
+
+def changed_files(folder:Path, stamp:dict) -> list[str]:
+    "Files of `folder` that differ from (or are missing against) the SHA-256 its stamp recorded; all of them for a stamp without any"
+    files = stamp.get('files')
+    if not files: return [f'{STAMP} (it records no file hashes)']
+    return [n for n, d in files.items() if not (Path(folder) / n).is_file() or file_digest(Path(folder) / n) != d]
+
 def build_atomically(out_dir:Path, fingerprint:str, force:bool, build) -> Path:
     "Run `build(tmp_dir)` and move the result to `out_dir`, unless `out_dir` already holds `fingerprint`"
     out_dir = Path(out_dir).absolute()
     with _locked(out_dir):
         st = read_stamp(out_dir)
-        if st and st.get('fingerprint') == fingerprint and not force: return out_dir
+        if st and st.get('fingerprint') == fingerprint and not force:
+            changed = changed_files(out_dir, st)
+            if not changed: return out_dir
+            warnings.warn(f'{out_dir}: {changed[0]} changed since it was built; building it again')
         if out_dir.exists() and any(out_dir.iterdir()) and st is None:
             raise FileExistsError(f"{out_dir} exists and holds files that are not a bg2vec tiny model; "
                                   "choose an empty or new folder (nothing was written)")
         tmp = Path(tempfile.mkdtemp(prefix=f'.{out_dir.name}.', dir=out_dir.parent))
         try:
             build(tmp)
+            stamp = json.loads((tmp / STAMP).read_text())
+            stamp['files'] = {p.name: file_digest(p) for p in sorted(tmp.iterdir()) if p.is_file() and p.name != STAMP}
+            (tmp / STAMP).write_text(json.dumps(stamp, indent=2, ensure_ascii=False))
             if out_dir.exists(): shutil.rmtree(out_dir)
             os.replace(tmp, out_dir)
         finally:
