@@ -12,44 +12,14 @@ import torch
 import torch.nn.functional as F
 import numpy as np
 
-from .loss import cos_sim
+from .assets import read_pairs
+from .loss import alignment, cos_sim, evaluate_pairs, retrieval_ranks, uniformity
 
 # %% auto #0
 __all__ = ['REPORT_KEYS', 'MTEB_BULGARIAN_TASKS', 'MTEB_INSTRUCTIONS', 'BG2VEC_URL', 'MTEB_LOCAL_TASKS', 'MTEB_SCORES',
-           'retrieval_ranks', 'alignment', 'uniformity', 'evaluate_pairs', 'CharNgramTfidf', 'BagOfEmbeddings',
-           'layer_states', 'layer_retrieval', 'load_run', 'compare', 'evaluate_run', 'main', 'plot_comparison',
-           'pair_cosines', 'MTEBEncoder', 'paraphrase_mining', 'mteb_task', 'run_mteb', 'mteb_table']
-
-# %% ../nbs/15_evaluate.ipynb #3dabbea3
-def retrieval_ranks(queries:torch.Tensor, docs:torch.Tensor) -> torch.Tensor:
-    "1-based rank of `docs[i]` among all `docs` for `queries[i]`, by cosine similarity (ties count against)"
-    sim = cos_sim(queries.float(), docs.float())   # the loss lesson's cosine matrix
-    return (sim >= sim.diagonal().unsqueeze(1)).sum(1)
-
-def alignment(a:torch.Tensor, b:torch.Tensor, alpha:float=2.) -> float:
-    "Wang & Isola's alignment: mean ||f(x) - f(x+)||^alpha of normalised positive pairs (lower is better)"
-    return (F.normalize(a.float(), dim=-1) - F.normalize(b.float(), dim=-1)).norm(dim=1).pow(alpha).mean().item()
-
-def uniformity(x:torch.Tensor, t:float=2.) -> float:
-    "Wang & Isola's uniformity: log mean exp(-t ||f(x) - f(y)||^2) over distinct pairs (lower is better)"
-    x = F.normalize(x.float(), dim=-1)
-    return torch.pdist(x, p=2).pow(2).mul(-t).exp().mean().log().item()
-
-# %% ../nbs/15_evaluate.ipynb #00835774
-def evaluate_pairs(model, # anything with `encode(list[str]) -> Tensor`
-                   pairs:list[tuple[str, str]], # (sentence, paraphrase) rows
-                   batch_size:int=64) -> dict:
-    "Retrieval accuracy@1, MRR, cosines, alignment and uniformity of `model` on `pairs`"
-    if len(pairs) < 2: raise ValueError(f'need at least 2 pairs to rank, got {len(pairs)}')
-    kw = dict(batch_size=batch_size, show_progress_bar=False)
-    a = torch.as_tensor(model.encode([p[0] for p in pairs], **kw))
-    b = torch.as_tensor(model.encode([p[1] for p in pairs], **kw))
-    ranks = retrieval_ranks(a, b).float()
-    sim = cos_sim(a.float(), b.float())
-    off = sim[~torch.eye(len(pairs), dtype=torch.bool)]
-    return {'n_pairs': len(pairs), 'accuracy@1': (ranks == 1).float().mean().item(), 'mrr': (1 / ranks).mean().item(),
-            'pos_cos': sim.diagonal().mean().item(), 'neg_cos': off.mean().item(),
-            'alignment': alignment(a, b), 'uniformity': uniformity(torch.cat([a, b]))}
+           'CharNgramTfidf', 'BagOfEmbeddings', 'layer_states', 'layer_retrieval', 'load_run', 'compare',
+           'evaluate_run', 'main', 'plot_comparison', 'pair_cosines', 'MTEBEncoder', 'paraphrase_mining', 'mteb_task',
+           'run_mteb', 'mteb_table']
 
 # %% ../nbs/15_evaluate.ipynb #fa72ad2b
 import zlib
@@ -158,7 +128,6 @@ def main(argv=None):
         for name, why in failed.items(): print(f'error: MTEB task {name} failed: {why}', file=sys.stderr)
         if failed: sys.exit(1)
         return scores
-    from bg2vec.assets import read_pairs
     try: load_run(a.output_dir); pairs = read_pairs(a.pairs)
     except (FileNotFoundError, ValueError) as e: sys.exit(f'error: {e}')
     results = evaluate_run(a.output_dir, pairs)
@@ -267,8 +236,7 @@ def paraphrase_mining(pairs:list[tuple[str, str]]|None=None, # (sentence, paraph
     from datasets import Dataset, DatasetDict
     from mteb import TaskMetadata
     from mteb.abstasks.text.bitext_mining import AbsTaskBitextMining
-    from bg2vec.assets import read_pairs as bundled_pairs
-    rows = list(pairs) if pairs is not None else bundled_pairs()
+    rows = list(pairs) if pairs is not None else read_pairs()
 
     class Bg2VecParaphraseMining(AbsTaskBitextMining):
         metadata = TaskMetadata(

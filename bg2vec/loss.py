@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['LOSSES', 'cos_sim', 'gather_with_grad', 'HardNegativeNLLLoss', 'load_loss', 'similarity_heatmap']
+__all__ = ['LOSSES', 'cos_sim', 'gather_with_grad', 'HardNegativeNLLLoss', 'load_loss', 'retrieval_ranks', 'alignment',
+           'uniformity', 'evaluate_pairs', 'similarity_heatmap']
 
 # %% ../nbs/12_loss.ipynb #cce72fa6
 def cos_sim(a:Tensor, b:Tensor) -> Tensor:
@@ -77,6 +78,37 @@ def load_loss(loss_class:str, # a name in `LOSSES`
     if loss_class not in LOSSES:
         raise ValueError(f'unknown loss_class {loss_class!r}; expected one of {sorted(LOSSES)}')
     return LOSSES[loss_class](*args, **kwargs)
+
+# %% ../nbs/12_loss.ipynb #3dabbea3
+def retrieval_ranks(queries:torch.Tensor, docs:torch.Tensor) -> torch.Tensor:
+    "1-based rank of `docs[i]` among all `docs` for `queries[i]`, by cosine similarity (ties count against)"
+    sim = cos_sim(queries.float(), docs.float())   # the loss lesson's cosine matrix
+    return (sim >= sim.diagonal().unsqueeze(1)).sum(1)
+
+def alignment(a:torch.Tensor, b:torch.Tensor, alpha:float=2.) -> float:
+    "Wang & Isola's alignment: mean ||f(x) - f(x+)||^alpha of normalised positive pairs (lower is better)"
+    return (F.normalize(a.float(), dim=-1) - F.normalize(b.float(), dim=-1)).norm(dim=1).pow(alpha).mean().item()
+
+def uniformity(x:torch.Tensor, t:float=2.) -> float:
+    "Wang & Isola's uniformity: log mean exp(-t ||f(x) - f(y)||^2) over distinct pairs (lower is better)"
+    x = F.normalize(x.float(), dim=-1)
+    return torch.pdist(x, p=2).pow(2).mul(-t).exp().mean().log().item()
+
+# %% ../nbs/12_loss.ipynb #00835774
+def evaluate_pairs(model, # anything with `encode(list[str]) -> Tensor`
+                   pairs:list[tuple[str, str]], # (sentence, paraphrase) rows
+                   batch_size:int=64) -> dict:
+    "Retrieval accuracy@1, MRR, cosines, alignment and uniformity of `model` on `pairs`"
+    if len(pairs) < 2: raise ValueError(f'need at least 2 pairs to rank, got {len(pairs)}')
+    kw = dict(batch_size=batch_size, show_progress_bar=False)
+    a = torch.as_tensor(model.encode([p[0] for p in pairs], **kw))
+    b = torch.as_tensor(model.encode([p[1] for p in pairs], **kw))
+    ranks = retrieval_ranks(a, b).float()
+    sim = cos_sim(a.float(), b.float())
+    off = sim[~torch.eye(len(pairs), dtype=torch.bool)]
+    return {'n_pairs': len(pairs), 'accuracy@1': (ranks == 1).float().mean().item(), 'mrr': (1 / ranks).mean().item(),
+            'pos_cos': sim.diagonal().mean().item(), 'neg_cos': off.mean().item(),
+            'alignment': alignment(a, b), 'uniformity': uniformity(torch.cat([a, b]))}
 
 # %% ../nbs/12_loss.ipynb #83ce4577
 import matplotlib.pyplot as plt

@@ -20,7 +20,7 @@ from .jobs import (SafeCheckpointLoads, check_finite, check_output_dir, claim_ou
                          resolve_resume, run_settings, save_training_args, write_atomic)
 from .collator import SimCSEDefaultCollator
 from .data import PairedDataset, PairedIterableDataset, load_raw_datasets
-from .loss import load_loss, similarity_heatmap
+from .loss import evaluate_pairs, load_loss, similarity_heatmap
 from .cached import PeakMemory, cached_step, embed_views
 from .model import Bg2Vec, compile_layers, dropout_views, initialize_peft, check_adapter_fits, weight_fingerprints
 from .backbones import check_backbone
@@ -126,7 +126,6 @@ def evaluate(self:SimCSETrainer, eval_dataset=None, ignore_keys=None, metric_key
     "`Trainer.evaluate`, plus retrieval accuracy@1 and MRR on `eval_pairs` when there are any"
     metrics = super(SimCSETrainer, self).evaluate(eval_dataset, ignore_keys, metric_key_prefix)
     if self.eval_pairs:
-        from bg2vec.evaluate import evaluate_pairs
         encoder = self.accelerator.unwrap_model(self.model)
         was_training = encoder.training
         with self._casts(encoder): scores = evaluate_pairs(encoder, self.eval_pairs, batch_size=self.args.per_device_eval_batch_size)
