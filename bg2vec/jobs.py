@@ -5,29 +5,35 @@
 # %% ../nbs/04_jobs.ipynb #821b6f66
 from __future__ import annotations
 
-import contextlib, copy, json, os, pickle, re, shutil, warnings
+import contextlib, copy, fcntl, functools, inspect, json, os, pickle, re, shutil, socket, sys, warnings
+from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from .arguments import Bg2VecTrainingArguments, ConfigError
 
 # %% auto #0
-__all__ = ['OUTPUT_MARKER', 'CHECKPOINT_RECORD', 'EXIT_CODES', 'write_atomic', 'check_output_dir', 'claim_output_dir',
-           'record_output_entries', 'run_settings', 'check_same_run', 'last_checkpoint', 'resolve_resume',
-           'save_training_args', 'UnsafeCheckpoint', 'rng_state_globals', 'weights_only_loads',
-           'load_checkpoint_safely', 'load_rng_state_safely', 'SafeCheckpointLoads', 'NonFiniteLoss', 'check_finite',
+__all__ = ['OUTPUT_MARKER', 'LOCK_FILE', 'CHECKPOINT_RECORD', 'EXIT_CODES', 'write_atomic', 'check_output_dir', 'output_dir_lock',
+           'holds_output_dir', 'claim_output_dir', 'output_entries', 'record_output_entries', 'run_settings',
+           'check_same_run', 'checkpoint_folders', 'last_checkpoint', 'resolve_resume', 'save_training_args',
+           'UnsafeCheckpoint', 'rng_state_globals', 'weights_only_loads', 'load_checkpoint_safely',
+           'load_rng_state_safely', 'SafeCheckpointLoads', 'OwnCheckpoints', 'NonFiniteLoss', 'check_finite',
            'end_process_group', 'cpu_ranks', 'run_job']
 
 # %% ../nbs/04_jobs.ipynb #4df9ec8d
-OUTPUT_MARKER = '.bg2vec_output.json'
+OUTPUT_MARKER, LOCK_FILE = '.bg2vec_output.json', '.bg2vec.lock'
 
 def write_atomic(path, data:str|bytes):
     "Write `data` to `path` all at once: a temporary file beside it (one per process), flushed to disk, then renamed over it"
     path = Path(path); tmp = path.with_name(f'.{path.name}.{os.getpid()}.partial')   # two ranks saving at once never share it
-    with open(tmp, 'wb') as f:
-        f.write(data.encode('utf-8') if isinstance(data, str) else data); f.flush(); os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, 'wb') as f:
+            f.write(data.encode('utf-8') if isinstance(data, str) else data); f.flush(); os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True); raise   # a full disk leaves nothing behind
 
 def _read_json(path:Path) -> dict|None:
     "The JSON object in `path`, or None if it is missing, cut short or not an object"
@@ -38,15 +44,20 @@ def _read_json(path:Path) -> dict|None:
 def _marker_job(out:Path) -> str:
     return (_read_json(out / OUTPUT_MARKER) or {}).get('written_by', 'an unknown job')
 
+def _job_file(name:str) -> bool:
+    "Whether `name` is a job's bookkeeping in its folder: the marker, the lock, or a marker write that was cut short"
+    return name in (OUTPUT_MARKER, LOCK_FILE) or (name.startswith(f'.{OUTPUT_MARKER}.') and name.endswith('.partial'))
+
 def check_output_dir(training_args:Bg2VecTrainingArguments, job:str):
-    "`ConfigError` unless `output_dir` is `job`'s to write: absent, empty, or holding the marker of an earlier run of it"
+    "`ConfigError` unless `output_dir` is `job`'s to write: absent, empty, or holding the marker of an earlier run of it; not in use"
     out = Path(training_args.output_dir)
     if out.exists() and not out.is_dir(): raise ConfigError(f'output_dir {str(out)!r} is a file; expected a folder')
-    if not out.exists() or not any(out.iterdir()): return
+    if training_args.process_index == 0 and (holder := _in_use(out)): raise _busy(out, holder)   # named first, whatever else
+    others = sorted(p.name for p in out.iterdir() if not _job_file(p.name)) if out.exists() else []
     if not (out / OUTPUT_MARKER).is_file():
-        found = ', '.join(sorted(p.name for p in out.iterdir())[:4])
-        raise ConfigError(f'output_dir {str(out)!r} holds files {job} did not write ({found}, ...); it never writes over '
-                          'those, whatever overwrite_output_dir says: choose another folder')
+        if not others: return
+        raise ConfigError(f'output_dir {str(out)!r} holds files {job} did not write ({", ".join(others[:4])}, ...); it never writes '
+                          'over those, whatever overwrite_output_dir says: choose another folder')
     if (other := _marker_job(out)) != job:
         raise ConfigError(f'output_dir {str(out)!r} holds a run of {other}; {job} does not replace it, whatever '
                           'overwrite_output_dir says: choose another folder')
@@ -55,23 +66,148 @@ def check_output_dir(training_args:Bg2VecTrainingArguments, job:str):
                           '--resume_from_checkpoint auto to continue it (from a complete checkpoint made with the same settings), '
                           'or choose another folder')
 
-def claim_output_dir(training_args:Bg2VecTrainingArguments, job:str):
-    "Mark `output_dir` as `job`'s; on a fresh (not resumed) run, first remove everything an earlier run of it wrote there"
-    out = Path(training_args.output_dir); out.mkdir(parents=True, exist_ok=True)
-    marker = out / OUTPUT_MARKER
-    if marker.is_file() and not training_args.resume_from_checkpoint:
-        listed = (_read_json(marker) or {}).get('entries', [])
-        old = {n for n in listed if isinstance(n, str) and n not in ('', '.', '..') and Path(n).name == n}   # names in out, no paths
-        old |= {p.name for p in out.glob('checkpoint-*')} | {'figures'}
-        for p in (out / name for name in old):
-            if p.is_dir() and not p.is_symlink(): shutil.rmtree(p)
-            elif p.exists() or p.is_symlink(): p.unlink()
-    record_output_entries(out, job)
+# %% ../nbs/04_jobs.ipynb #6a5cf7b3
+_held = {}   # folders this process holds (by real path) -> the lock file's descriptor
 
-def record_output_entries(out:Path, job:str):
-    "Note in the marker what `output_dir` holds now: what a rerun will remove"
-    names = sorted(p.name for p in Path(out).iterdir() if p.name != OUTPUT_MARKER and not p.name.endswith('.partial'))
-    write_atomic(Path(out) / OUTPUT_MARKER, json.dumps({'written_by': job, 'entries': names}, indent=1))
+def _holder(fd:int) -> str:
+    "Who the lock file open at `fd` says holds it"
+    try: info = json.loads(os.pread(fd, 4096, 0).decode('utf-8'))
+    except (OSError, ValueError): info = None
+    if not isinstance(info, dict): return 'another job (not yet named in its lock file)'
+    return f"{info.get('job', 'a job')} (pid {info.get('pid', '?')} on {info.get('host', '?')}, started {info.get('started', '?')})"
+
+def _busy(out:Path, holder:str) -> ConfigError:
+    return ConfigError(f'output_dir {str(out)!r} is in use by {holder}: one job per folder; wait for it to end, or choose another folder')
+
+def _in_use(out:Path) -> str|None:
+    "Who holds `out`, if another process does: a probe of its lock file that creates and changes nothing"
+    if os.path.realpath(out) in _held: return None
+    try: fd = os.open(out / LOCK_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError: return None   # no lock file (or a link, refused when the lock is taken)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB); return None
+    except BlockingIOError: return _holder(fd)
+    except OSError: return None
+    finally: os.close(fd)
+
+def _make_folder(out:Path) -> list[Path]:
+    "Create `out` and its missing parents; the folders created, deepest first"
+    if out.is_dir(): return []
+    if out.exists() or out.is_symlink(): raise ConfigError(f'output_dir {str(out)!r} is a file; expected a folder')
+    made = [p for p in (out, *out.parents) if not p.exists()]
+    try: out.mkdir(parents=True)
+    except OSError as e: raise ConfigError(f'output_dir {str(out)!r}: cannot create it ({e.strerror})') from None
+    return made
+
+def _remove_made(made:list[Path]):
+    for d in made:
+        try: d.rmdir()
+        except OSError: break   # not empty: the job wrote there
+
+def _take(out:Path, job:str) -> int:
+    "Lock `out`'s lock file for `job` (`ConfigError` if another process holds it) and write the holder into it; its descriptor"
+    path = out / LOCK_FILE
+    for _ in range(100):
+        try: fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as e:
+            why = 'it is a link, and a job never writes through one' if path.is_symlink() else e.strerror
+            raise ConfigError(f'output_dir {str(out)!r}: cannot open its lock file {LOCK_FILE} ({why}); expected a folder the job '
+                              'can write') from None
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            who = _holder(fd); os.close(fd)
+            raise _busy(out, who) from None
+        except OSError as e:
+            os.close(fd); raise ConfigError(f'output_dir {str(out)!r}: cannot lock {LOCK_FILE} ({e.strerror})') from None
+        try: same = os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+        except OSError: same = False
+        if same: break
+        os.close(fd)   # its holder ended and removed it between our open and our lock: open the one there now
+    else: raise ConfigError(f'output_dir {str(out)!r}: its lock file {LOCK_FILE} keeps being replaced; is another job starting there?')
+    if os.pread(fd, 4096, 0).strip():   # a holder's name, but no holder: it ended without giving the folder back
+        print(f'{job}: {path}: taken over from {_holder(fd)}, which ended without releasing it (killed?)', file=sys.stderr, flush=True)
+    me = {'job': job, 'pid': os.getpid(), 'host': socket.gethostname(), 'started': datetime.now(timezone.utc).isoformat(timespec='seconds')}
+    with contextlib.suppress(OSError): os.ftruncate(fd, 0); os.pwrite(fd, json.dumps(me).encode(), 0); os.fsync(fd)
+    return fd
+
+def _give_back(out:Path, fd:int):
+    "Remove the lock file (if it is still the one locked), then unlock"
+    try:
+        if os.stat(out / LOCK_FILE, follow_symlinks=False).st_ino == os.fstat(fd).st_ino: (out / LOCK_FILE).unlink()
+    except OSError: pass
+    finally: os.close(fd)
+
+@contextlib.contextmanager
+def output_dir_lock(output_dir, # the job's folder; created if missing (and removed again if nothing is written there)
+                    job:str, # the job's name, written into the lock file for others to read
+                   ):
+    "Hold `output_dir` for `job` inside the block: an exclusive `flock` on its lock file; `ConfigError` at once if another process holds it"
+    out = Path(output_dir); key = os.path.realpath(out)
+    if key in _held:   # this process holds it already
+        yield out; return
+    made = _make_folder(out)
+    try: _held[key] = _take(out, job)
+    except BaseException: _remove_made(made); raise
+    try: yield out
+    finally: _give_back(out, _held.pop(key)); _remove_made(made)
+
+def holds_output_dir(job:str):
+    "Decorator for a job function `f(model_args, data_args, training_args, ...)`: its first process holds `output_dir` for the whole call"
+    def wrap(f):
+        @functools.wraps(f)
+        def run(*args, **kwargs):
+            training_args = inspect.signature(f).bind(*args, **kwargs).arguments['training_args']
+            if training_args.process_index != 0: return f(*args, **kwargs)   # under torchrun: the first process only
+            with output_dir_lock(training_args.output_dir, job): return f(*args, **kwargs)
+        return run
+    return wrap
+
+# %% ../nbs/04_jobs.ipynb #88bda25d
+def _listed(marker:dict|None) -> list[str]:
+    "The names a marker lists: entries directly in the folder (no paths), the job's bookkeeping left out"
+    names = (marker or {}).get('entries', [])
+    return [n for n in names if isinstance(n, str) and n not in ('', '.', '..') and Path(n).name == n and '\\' not in n
+            and not _job_file(n)] if isinstance(names, list) else []
+
+def _remove_entry(p:Path):
+    if p.is_dir() and not p.is_symlink(): shutil.rmtree(p)
+    elif p.exists() or p.is_symlink(): p.unlink()
+
+def _write_marker(out:Path, job:str, entries):
+    write_atomic(out / OUTPUT_MARKER, json.dumps({'written_by': job, 'entries': sorted(entries)}, indent=1))
+
+def claim_output_dir(training_args:Bg2VecTrainingArguments, job:str):
+    "Mark `output_dir` as `job`'s; on a fresh (not resumed) run, first remove what the marker says an earlier run of it wrote"
+    out = Path(training_args.output_dir)
+    with output_dir_lock(out, job):
+        for p in out.iterdir():   # a marker write cut short (a full disk): only the holder of the lock writes the marker
+            if _job_file(p.name) and p.name.endswith('.partial') and p.is_file() and not p.is_symlink(): p.unlink()
+        listed = _listed(_read_json(out / OUTPUT_MARKER))
+        if not training_args.resume_from_checkpoint:
+            for name in listed: _remove_entry(out / name)
+        _write_marker(out, job, [n for n in listed if (out / n).exists() or (out / n).is_symlink()])
+
+def output_entries(out) -> dict:
+    "What `out` holds now, each name with its file's identity, the job's bookkeeping left out: a snapshot for `record_output_entries`"
+    found = {}
+    for p in (Path(out).iterdir() if Path(out).is_dir() else ()):
+        if _job_file(p.name) or p.name.endswith('.partial'): continue
+        with contextlib.suppress(OSError): s = p.lstat(); found[p.name] = (s.st_dev, s.st_ino)
+    return found
+
+def record_output_entries(out, # the job's folder, claimed (it holds the marker)
+                          job:str|None, # the job; None: the one the marker names (nothing is listed in a folder without one)
+                          names=(), # entries the job is about to write, or has written
+                          since:dict|None=None, # an `output_entries` snapshot: list what was created or replaced after it
+                         ):
+    "List in `out`'s marker what the job wrote there, and only that: what a rerun will remove"
+    out = Path(out)
+    if job is None and not (out / OUTPUT_MARKER).is_file(): return
+    with output_dir_lock(out, job or 'bg2vec'):
+        marker = _read_json(out / OUTPUT_MARKER)
+        new = _listed({'entries': list(names)})
+        if since is not None: new += [n for n, ident in output_entries(out).items() if since.get(n) != ident]
+        _write_marker(out, job or (marker or {}).get('written_by', 'an unknown job'), set(_listed(marker)) | set(new))
 
 # %% ../nbs/04_jobs.ipynb #2019be81
 CHECKPOINT_RECORD = 'bg2vec_checkpoint.json'
@@ -111,10 +247,15 @@ def _complete_step(ckpt:Path) -> int|None:
     except Exception: return None
     return step
 
+def checkpoint_folders(output_dir) -> list[Path]:
+    "The folders in `output_dir` named as `Trainer` names a checkpoint (`checkpoint-<step>`); `checkpoint-4-backup` is not one"
+    out = Path(output_dir)
+    return sorted(p for p in out.iterdir() if re.fullmatch(rf'{PREFIX_CHECKPOINT_DIR}-\d+', p.name) and p.is_dir()) if out.is_dir() else []
+
 def last_checkpoint(output_dir, cfg:dict) -> str|None:
     "The complete checkpoint of this run (same `cfg`) with the highest global step; others are skipped with a warning"
     found = []
-    for ckpt in sorted(Path(output_dir).glob('checkpoint-*')) if Path(output_dir).is_dir() else []:
+    for ckpt in checkpoint_folders(output_dir):
         step = _complete_step(ckpt)
         if step is None: warnings.warn(f'{ckpt}: incomplete (a save was interrupted?), not resumed from'); continue
         rec = ckpt / CHECKPOINT_RECORD
@@ -140,6 +281,7 @@ def resolve_resume(training_args:Bg2VecTrainingArguments, cfg:dict):
             raise ConfigError(f'resume_from_checkpoint={resume!r} is incomplete (its weights, optimizer state or trainer state are '
                               'missing or cut short: a save was interrupted?)')
         check_same_run(resume, cfg)
+    else: training_args.resume_from_checkpoint = None   # '' too: a fresh start, for the job and for `Trainer` alike
 
 # %% ../nbs/04_jobs.ipynb #b62b4c31
 def save_training_args(args:Bg2VecTrainingArguments, output_dir, run_config:dict|None=None):
@@ -205,12 +347,42 @@ class SafeCheckpointLoads:
         load_checkpoint_safely(super()._load_optimizer_and_scheduler, checkpoint, ('optimizer.pt', 'scheduler.pt'))
     def _load_scaler(self, checkpoint): load_checkpoint_safely(super()._load_scaler, checkpoint, ('scaler.pt',))
 
+# %% ../nbs/04_jobs.ipynb #54f103e3
+class OwnCheckpoints:
+    "Mixin for a `Trainer` subclass: each checkpoint listed in the folder's marker before it is written; `save_total_limit` removes only this run's"
+    def train(self, *args, **kwargs):
+        self.checkpoint_limit, self.args.save_total_limit = self.args.save_total_limit, None   # `Trainer` would remove by name
+        try: return super().train(*args, **kwargs)
+        finally: self.args.save_total_limit = self.checkpoint_limit
+
+    def _save_checkpoint(self, model, trial):
+        out, name = Path(self._get_output_dir(trial=trial)), f'{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}'
+        if self.is_world_process_zero(): record_output_entries(out, None, [name])   # first: a save cut short is still listed
+        self.checkpoints_written = getattr(self, 'checkpoints_written', set()) | {name}
+        super()._save_checkpoint(model, trial)
+        if self.args.should_save: self._keep_checkpoints(out)
+
+    def _keep_checkpoints(self, out:Path):
+        "Remove this run's oldest checkpoints beyond `save_total_limit`, keeping the newest and the best"
+        limit = getattr(self, 'checkpoint_limit', None)
+        if not limit or limit <= 0: return
+        own = set(_listed(_read_json(out / OUTPUT_MARKER))) | self.checkpoints_written
+        steps = sorted((int(p.name.rsplit('-', 1)[1]), p.name) for p in checkpoint_folders(out) if p.name in own and not p.is_symlink())
+        best = self.state.best_model_checkpoint
+        keep = {steps[-1][1]} if steps else set()
+        if best and Path(best).parent.resolve() == out.resolve(): keep.add(Path(best).name)
+        drop = [n for _, n in steps if n not in keep][:max(len(steps) - max(limit, len(keep)), 0)]
+        for name in drop: _remove_entry(out / name)
+        if drop and self.is_world_process_zero() and (out / OUTPUT_MARKER).is_file():
+            with output_dir_lock(out, 'bg2vec'):   # held already by the job: this only re-enters it
+                marker = _read_json(out / OUTPUT_MARKER) or {}
+                _write_marker(out, marker.get('written_by', 'an unknown job'), set(_listed(marker)) - set(drop))
+
 # %% ../nbs/04_jobs.ipynb #ef2ff9fb
 class NonFiniteLoss(RuntimeError):
     "The training loss became NaN or infinite; nothing after the last good checkpoint is kept"
     def __init__(self, value, step:int, output_dir:str, saved:str='the encoder'):
-        done = [(s, str(c)) for c in Path(output_dir).glob('checkpoint-*') if (s := _complete_step(c)) is not None] \
-            if Path(output_dir).is_dir() else []
+        done = [(s, str(c)) for c in checkpoint_folders(output_dir) if (s := _complete_step(c)) is not None]
         last = max(done)[1] if done else None
         where = (f'the last good checkpoint is {last} (a resume repeats the same steps: to get past them, start again with a '
                  'lower learning_rate or other data)' if last else 'no checkpoint was saved before it')

@@ -23,8 +23,9 @@ from .arguments import Bg2VecTrainingArguments, ConfigError, DataTrainingArgumen
 from datasets import IterableDataset
 from datasets.exceptions import DatasetGenerationError
 from torch.distributed.elastic.multiprocessing.errors import record
-from .jobs import (SafeCheckpointLoads, check_finite, check_output_dir, claim_output_dir, cpu_ranks, record_output_entries,
-                         resolve_resume, run_job, run_settings, save_training_args, write_atomic)
+from .jobs import (OwnCheckpoints, SafeCheckpointLoads, check_finite, check_output_dir, claim_output_dir, cpu_ranks,
+                         holds_output_dir, output_entries, record_output_entries, resolve_resume, run_job, run_settings,
+                         save_training_args, write_atomic)
 from .data import load_raw_datasets, nonblank_rows
 from .backbones import (BIDIRECTIONAL_MODEL_TYPES, DecoderCheckpointing, VISION_LANGUAGE_TYPES, backbone_attn_implementation, dtype_kwarg, is_causal_switch,
                               legacy_class, make_bidirectional)
@@ -249,7 +250,7 @@ class StopAfterSteps(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         if state.global_step >= self.n: control.should_training_stop = True
 
-class MNTPTrainer(SafeCheckpointLoads, Trainer):
+class MNTPTrainer(SafeCheckpointLoads, OwnCheckpoints, Trainer):
     "`Trainer` for masked next-token prediction on an `MNTPModel` with a LoRA adapter; logs masked-token accuracy"
     loss_is_scaled_for_ga = False   # the loss is a mean over the micro-batch's masked tokens: divide it by the accumulation steps
 
@@ -433,6 +434,7 @@ def _rows(raw, tok, mntp_args:MNTPArguments, text_column:str, max_length:int):
     if mntp_args.line_by_line: return raw.select(nonblank_rows(raw, text_column))
     return group_texts(raw, tok, max_length, text_column)
 
+@holds_output_dir('bg2vec_mntp')   # one job per folder, from the first check to the last file
 def train_mntp(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:TrainingArguments,
                mntp_args:MNTPArguments) -> dict:
     "The whole MNTP job: check, load, train (or resume), save the LoRA adapter, its figures and a run record; returns the metrics"
@@ -472,7 +474,7 @@ def train_mntp(model_args:ModelArguments, data_args:DataTrainingArguments, train
     after = {} if eval_rows is None else last if last and last['step'] == trainer.state.global_step else trainer.evaluate()
     metrics = {**result.metrics, **{k: v for k, v in after.items() if k.startswith('eval_')}}
     if trainer.is_world_process_zero():
-        out = Path(training_args.output_dir)
+        out = Path(training_args.output_dir); existing = output_entries(out)   # what the job writes below gets listed
         figs = out / 'figures'; figs.mkdir(parents=True, exist_ok=True)
         for name, fig in zip(('mntp_loss', 'mntp_accuracy'), plot_mntp_curves(trainer.state.log_history)):
             buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=100, bbox_inches='tight')
@@ -485,7 +487,7 @@ def train_mntp(model_args:ModelArguments, data_args:DataTrainingArguments, train
                    eval_accuracy_before=before.get('eval_accuracy'), eval_accuracy_after=after.get('eval_accuracy'),
                    eval_loss_before=before.get('eval_loss'), eval_loss_after=after.get('eval_loss'), metrics=metrics, curves=mntp_curves(trainer.state.log_history))
         write_atomic(out / 'bg2vec_mntp_run.json', json.dumps(run, indent=2, ensure_ascii=False))   # last: it vouches for the rest
-        record_output_entries(out, 'bg2vec_mntp')
+        record_output_entries(out, 'bg2vec_mntp', since=existing)   # what it wrote, and nothing else
         acc = (f"; masked-token accuracy {before['eval_accuracy']:.1%} -> {after['eval_accuracy']:.1%}"
                if 'eval_accuracy' in before and 'eval_accuracy' in after else '')
         print(f"bg2vec_mntp: {trainer.state.global_step} steps in {metrics.get('train_runtime', 0):.0f} s{acc}; adapter saved in {out}",

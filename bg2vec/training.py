@@ -16,8 +16,8 @@ from datasets.exceptions import DatasetGenerationError
 from transformers import AutoConfig, Trainer, TrainerCallback, set_seed
 
 from .arguments import Bg2VecTrainingArguments, ConfigError, CustomArguments, DataTrainingArguments, ModelArguments
-from .jobs import (SafeCheckpointLoads, check_finite, check_output_dir, claim_output_dir, record_output_entries,
-                         resolve_resume, run_settings, save_training_args, write_atomic)
+from .jobs import (OwnCheckpoints, SafeCheckpointLoads, check_finite, check_output_dir, claim_output_dir, holds_output_dir,
+                         output_entries, record_output_entries, resolve_resume, run_settings, save_training_args, write_atomic)
 from .collator import SimCSEDefaultCollator
 from .data import PairedDataset, PairedIterableDataset, load_raw_datasets
 from .loss import evaluate_pairs, load_loss, similarity_heatmap
@@ -37,7 +37,7 @@ class StopTrainingCallback(TrainerCallback):
         if state.global_step >= self.stop_after_n_steps: control.should_training_stop = True
 
 # %% ../nbs/14_training.ipynb #322d1dd6
-class SimCSETrainer(SafeCheckpointLoads, Trainer):
+class SimCSETrainer(SafeCheckpointLoads, OwnCheckpoints, Trainer):
     "`Trainer` for SimCSE batches `(features per view, labels)` and a contrastive `loss_function`"
     def __init__(self, *args, loss_function=None,
                  cached_mini_batch_size:int|None=None, # embed in mini-batches of this size with the cached loss
@@ -213,6 +213,7 @@ def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, traini
         raise ConfigError(f'model_name_or_path={model_args.model_name_or_path!r}: no such folder (and not a hub name, owner/model)')
 
 # %% ../nbs/14_training.ipynb #3d5e0638
+@holds_output_dir('bg2vec_simcse')   # one job per folder, from the first check to the last file
 def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:Bg2VecTrainingArguments,
                  custom_args:CustomArguments) -> dict:
     "The whole SimCSE job: check, load, train, save the standalone encoder and its figures; returns the metrics"
@@ -269,7 +270,7 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
     metrics = {**result.metrics, **peak.metrics}
     if eval_dataset is not None: metrics.update(trainer.evaluate())
     if trainer.is_world_process_zero():
-        out = Path(training_args.output_dir)
+        out = Path(training_args.output_dir); existing = output_entries(out)   # what the job writes below gets listed
         figs = out / 'figures'; figs.mkdir(parents=True, exist_ok=True)
         def save_figure(fig, name, dpi):
             buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=dpi, bbox_inches='tight'); write_atomic(figs / name, buf.getvalue())
@@ -292,7 +293,7 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
         write_atomic(out / 'bg2vec_run.json', json.dumps(run, indent=2, ensure_ascii=False))   # the record: the run is complete
         write_model_card(out, hub_model_id=push_to)
         write_atomic(out / 'bg2vec_run.json', json.dumps(run, indent=2, ensure_ascii=False))   # again, so that it is written last
-        record_output_entries(out, 'bg2vec_simcse')
+        record_output_entries(out, 'bg2vec_simcse', since=existing)   # what it wrote, and nothing else
         if push_to: push_encoder(out, push_to, token=training_args.hub_token, private=training_args.hub_private_repo)
         print(f"bg2vec_simcse: {trainer.state.global_step} steps in {metrics.get('train_runtime', 0):.0f} s"
               + (f'; peak memory {peak!r}' if peak.metrics else '') + f'; encoder saved in {out}', flush=True)
