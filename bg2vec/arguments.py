@@ -119,10 +119,13 @@ class CustomArguments:
 # %% ../nbs/00_arguments.ipynb #b3ed1097
 @dataclass
 class Bg2VecTrainingArguments(TrainingArguments):
-    "`transformers.TrainingArguments`, plus the one field of transformers 4 that bg2vec's jobs still read"
+    "`transformers.TrainingArguments`, plus the field of transformers 4 that bg2vec's jobs still read, and one of their own"
     overwrite_output_dir: bool = field(default=False, metadata={'help': (
         'Let a rerun replace a finished run of the same job in output_dir (only what that job wrote); '
         'transformers 5 dropped this field, bg2vec keeps it')})
+    resume_without_record: bool = field(default=False, metadata={'help': (
+        'Resume the checkpoint named by resume_from_checkpoint even though it has no bg2vec_checkpoint.json (made by another '
+        'tool, or its record lost), so that nothing shows it was made with the same settings. Default: refused')})
 
 # %% ../nbs/00_arguments.ipynb #6afc3869
 RENAMED_FIELDS = {'evaluation_strategy': 'eval_strategy', 'no_cuda': 'use_cpu', 'warmup_ratio': 'warmup_steps',

@@ -117,7 +117,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog='python -m bg2vec.evaluate', description=main.__doc__)
     p.add_argument('output_dir', help='the output_dir of a bg2vec_simcse run')
     p.add_argument('--pairs', help='a TSV with a header sentence<TAB>paraphrase (default: the bundled held-out pairs)')
-    p.add_argument('--json', help='also write the results to this file')
+    p.add_argument('--json', help="also write the results to this file, with the hashes of the weights scored (a model card quotes "
+                                  "them only for those weights)")
     p.add_argument('--mteb', nargs='*', metavar='TASK',
                    help='instead, run MTEB tasks on their Bulgarian subsets (default: MTEB_BULGARIAN_TASKS); needs bg2vec[mteb]')
     a = p.parse_args(argv)
@@ -134,7 +135,11 @@ def main(argv=None):
     gain = results['after SimCSE']['accuracy@1'] - results['before SimCSE']['accuracy@1']
     print(f"{len(pairs)} held-out paraphrase pairs; each sentence's paraphrase is retrieved among all {len(pairs)}\n"
           f"{compare(results)}\nSimCSE changed accuracy@1 by {gain:+.3f} over the same model without it.")
-    if a.json: Path(a.json).write_text(json.dumps(results, indent=2))
+    if a.json:   # the record's weights, which evaluate_run checked hash by hash: the weights scored
+        from bg2vec.jobs import write_atomic
+        from bg2vec.model import weight_fingerprints
+        weights = load_run(a.output_dir).get('weights') or weight_fingerprints(a.output_dir)
+        write_atomic(a.json, json.dumps({'weights': weights, 'results': results}, indent=2))   # a link there replaced, not followed
     return results
 
 # %% ../nbs/15_evaluate.ipynb #45c38afa
@@ -292,10 +297,12 @@ def run_mteb(model_dir, # an encoder folder (the output_dir of a `bg2vec_simcse`
     "Run MTEB `tasks` on the encoder in `model_dir`: ({task: (metric, main score)}, {task: why it failed}); writes `mteb.json`"
     try: import mteb
     except ImportError: raise ImportError('MTEB is not installed: pip install bg2vec[mteb]') from None
+    from bg2vec.jobs import own_folder, write_atomic
+    from bg2vec.model import Bg2Vec, weight_fingerprints
+    weights = weight_fingerprints(model_dir)   # each score is kept with the hashes of the weights it was made on
     if encoder is None:
-        from bg2vec.model import Bg2Vec
         encoder = MTEBEncoder(Bg2Vec.from_pretrained(model_dir), batch_size=batch_size, name=f'bg2vec/{Path(model_dir).resolve().name}')
-    cache = mteb.ResultCache(str(output_folder or Path(model_dir) / 'mteb'))
+    cache = mteb.ResultCache(str(output_folder or own_folder(Path(model_dir) / 'mteb')))   # a link there is replaced, not followed
     scores, failed = {}, {}
     for name in tasks:
         try:
@@ -305,8 +312,11 @@ def run_mteb(model_dir, # an encoder folder (the output_dir of a `bg2vec_simcse`
             scores[name] = (task.metadata.main_score, res.task_results[0].get_score())
         except Exception as e: failed[name] = _reason(e)
     path = Path(model_dir) / MTEB_SCORES
-    old = json.loads(path.read_text()) if path.is_file() else {}
-    path.write_text(json.dumps({**old, **{k: {'metric': m, 'score': s} for k, (m, s) in scores.items()}}, indent=2))
+    try: old = json.loads(path.read_text()) if path.is_file() else {}
+    except ValueError: old = {}
+    old = {k: v for k, v in old.items() if isinstance(v, dict) and v.get('weights') == weights} if isinstance(old, dict) else {}   # other weights': gone
+    new = {k: {'metric': m, 'score': s, 'weights': weights} for k, (m, s) in scores.items()}
+    write_atomic(path, json.dumps({**old, **new}, indent=2))
     return scores, failed
 
 def mteb_table(scores:dict, failed:dict|None=None) -> str:

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import torch
 
+from .jobs import own_folder, remove_entry, write_atomic
+
 # %% auto #0
 __all__ = ['ST_MODULE_FILE', 'ST_POOLING', 'ST_MODULES', 'BASE_LICENCES', 'RUN_RECORD', 'EVALUATION', 'MTEB_SCORES', 'BG2VEC_URL',
            'EVAL_KEYS', 'PUSH_IGNORE', 'encoder_settings', 'st_prompt', 'old_export', 'export_sentence_transformers',
            'max_embedding_gap', 'describe_hardware', 'package_versions', 'run_card_fields', 'base_licence', 'hub_name',
-           'display_name', 'usage_snippets', 'write_model_card', 'HubUnavailable', 'hub_offline', 'check_hub_push',
-           'push_encoder', 'main']
+           'display_name', 'usage_snippets', 'recorded_scores', 'write_model_card', 'HubUnavailable', 'hub_offline',
+           'check_hub_push', 'push_encoder', 'main']
 
 # %% ../nbs/24_export.ipynb #e1ed5ade
 ST_MODULE_FILE = 'bg2vec_st_modules.py'   # the module that exports of bg2vec 0.1 shipped (it needed llm2vec); removed on export
@@ -45,23 +47,9 @@ def st_prompt(instruction:str) -> str:
     return f'{instruction.strip()} ' if instruction.strip() else ''
 
 # %% ../nbs/24_export.ipynb #da889e25
-def _replace_file(path:Path, text:str):
-    "Write `text` to `path` through a temporary file renamed over it: a link at `path` is replaced, never written through"
-    tmp = path.with_name(f'.{path.name}.partial')
-    tmp.unlink(missing_ok=True)
-    tmp.write_text(text, encoding='utf-8'); os.replace(tmp, path)
-
-def _write_json(path:Path, content): _replace_file(path, json.dumps(content, indent=2, ensure_ascii=False) + '\n')
-
-def _real_folder(path:Path) -> Path:
-    "`path` as a folder of its own: a link there is removed (not what it points to), then the folder made"
-    if path.is_symlink(): path.unlink()
-    path.mkdir(exist_ok=True)
-    return path
-
-def _remove(path:Path):
-    if path.is_symlink() or path.is_file(): path.unlink()
-    elif path.is_dir(): shutil.rmtree(path)
+def _write_json(path:Path, content):
+    "`content` as JSON in `path`, by `write_atomic`: a link at `path` is replaced, never written through"
+    write_atomic(path, json.dumps(content, indent=2, ensure_ascii=False) + '\n')
 
 def _read_json(path:Path, default=None):
     try: return json.loads(path.read_text(encoding='utf-8'))
@@ -104,7 +92,7 @@ def export_sentence_transformers(output_dir, # an encoder folder (`save_encoder`
     tok = AutoTokenizer.from_pretrained(str(d))
     if tok.pad_token is None: tok.pad_token = tok.eos_token
     tok.padding_side, tok.model_max_length = 'left', cfg.get('max_length', 512)
-    staging = d / '.export.partial'; _remove(staging)
+    staging = d / '.export.partial'; remove_entry(staging)
     saved = [Path(p).name for p in tok.save_pretrained(str(staging))]
     for name in dict.fromkeys(saved + sorted(p.name for p in staging.iterdir())):
         if (staging / name).is_file(): os.replace(staging / name, d / name); written.append(name)
@@ -125,10 +113,10 @@ def export_sentence_transformers(output_dir, # an encoder folder (`save_encoder`
                                               'default_prompt_name': default_prompt_name, 'similarity_fn_name': 'cosine'},
         'modules.json': modules}   # last: it switches the route
     for name, content in configs.items():
-        if '/' in name: _real_folder(d / name.split('/')[0])
+        if '/' in name: own_folder(d / name.split('/')[0])
         _write_json(d / name, content)
-    if not normalize: _remove(d / '2_Normalize')
-    _remove(d / ST_MODULE_FILE)   # the module bg2vec 0.1 shipped: nothing names it any more
+    if not normalize: remove_entry(d / '2_Normalize')
+    remove_entry(d / ST_MODULE_FILE)   # the module bg2vec 0.1 shipped: nothing names it any more
     return written + list(configs)
 
 # %% ../nbs/24_export.ipynb #e91c79be
@@ -241,16 +229,32 @@ def _table(rows:list, header=('', '')) -> str:
     lines = [f'| {header[0]} | {header[1]} |', '|---|---|']
     return '\n'.join(lines + [f'| {k} | {v} |' for k, v in rows])
 
-def _evaluation_section(results:dict|None) -> str:
+def recorded_scores(output_dir, # an encoder folder
+                    weights:dict, # the weights the card describes, as `weight_fingerprints` gives them (with hashes)
+                    evaluation=None, # an `evaluate` JSON file; default: `output_dir/evaluation.json`
+                   ) -> tuple:
+    "(paraphrase results, MTEB scores, names of the files whose scores were left out): only scores recorded for `weights`"
+    d = Path(output_dir); ev_path = Path(evaluation) if evaluation else d / EVALUATION
+    ev = _read_json(ev_path) if ev_path.is_file() else None
+    results = ev['results'] if isinstance(ev, dict) and ev.get('weights') == weights and isinstance(ev.get('results'), dict) else None
+    mteb = _read_json(d / MTEB_SCORES, {}) if (d / MTEB_SCORES).is_file() else {}
+    if not isinstance(mteb, dict): mteb = {MTEB_SCORES: mteb}   # not a table of tasks: all of it left out
+    kept = {task: s for task, s in mteb.items() if isinstance(s, dict) and s.get('weights') == weights}
+    left_out = ([ev_path.name] if ev is not None and results is None else []) + ([MTEB_SCORES] if len(kept) < len(mteb) else [])
+    return results, kept, left_out
+
+def _evaluation_section(results:dict|None, left_out:list=()) -> str:
+    note = (f"\n\nNot quoted: the scores in {' and '.join(f'`{n}`' for n in left_out)}, recorded for other weights (an earlier run, "
+            'or weights changed since); evaluate again to include them.' if left_out else '')
     if not results: return ('Not evaluated yet: `python -m bg2vec.evaluate DIR --json DIR/evaluation.json` scores it on held-out '
-                            'Bulgarian paraphrase pairs, and a new card includes the result.')
+                            'Bulgarian paraphrase pairs, and a new card includes the result.' + note)
     n = next(iter(results.values())).get('n_pairs')
     head = ('Retrieval of each sentence\'s paraphrase among all ' + (f'{n} ' if n else '') + 'held-out Bulgarian pairs bundled with '
             'bg2vec (none of them in the training data), against a lexical reference and the same model before SimCSE. '
             'Alignment and uniformity: lower is better.\n\n')
     lines = ['| encoder | ' + ' | '.join(EVAL_KEYS) + ' |', '|---' * (len(EVAL_KEYS) + 1) + '|']
     lines += [f'| {name} | ' + ' | '.join(f'{r[k]:.3f}' if k in r else '' for k in EVAL_KEYS) + ' |' for name, r in results.items()]
-    return head + '\n'.join(lines)
+    return head + '\n'.join(lines) + note
 
 def _mteb_section(scores:dict|None) -> str:
     if not scores: return ''
@@ -261,7 +265,7 @@ def _mteb_section(scores:dict|None) -> str:
 # %% ../nbs/24_export.ipynb #999f009a
 def write_model_card(output_dir, # an encoder folder with a run record (`bg2vec_run.json`)
                      hub_model_id:str|None=None, # the repository the card's snippets load; default: the folder
-                     evaluation=None, # an `evaluate` JSON file; default: `output_dir/evaluation.json` when it exists
+                     evaluation=None, # an `evaluate` JSON file; default: `output_dir/evaluation.json` (quoted if made for these weights)
                     ) -> Path:
     "Write `README.md` into `output_dir`: hub metadata, the run, its evaluation, how to load it, the licence"
     from huggingface_hub import ModelCardData
@@ -269,9 +273,9 @@ def write_model_card(output_dir, # an encoder folder with a run record (`bg2vec_
     if not (d / RUN_RECORD).is_file():
         raise FileNotFoundError(f'{d}: no {RUN_RECORD}; a model card is written from the record of a bg2vec_simcse run')
     run = json.loads((d / RUN_RECORD).read_text(encoding='utf-8'))
-    ev_path = Path(evaluation) if evaluation else d / EVALUATION
-    results = json.loads(ev_path.read_text(encoding='utf-8')) if ev_path.is_file() else None
-    mteb_scores = json.loads((d / MTEB_SCORES).read_text(encoding='utf-8')) if (d / MTEB_SCORES).is_file() else None
+    from bg2vec.model import weight_fingerprints
+    weights = run.get('weights') or weight_fingerprints(d)   # what the card describes: the record's weights (or, before records had them, the folder's)
+    results, mteb_scores, left_out = recorded_scores(d, weights, evaluation)   # only scores recorded for those weights, by hash
     model_cfg = json.loads((d / 'config.json').read_text())
     base, adapter = run.get('model_name_or_path'), run.get('peft_model_name_or_path')
     data, hp, metrics = run.get('data') or {}, run.get('hyperparameters'), run.get('metrics') or {}
@@ -314,7 +318,7 @@ An instruction (a sentence-transformers `prompt`) shapes the embedding but is le
 {f'{chr(10)}Versions: {versions}.{chr(10)}' if versions else ''}
 ## Evaluation
 
-{_evaluation_section(results)}{_mteb_section(mteb_scores)}
+{_evaluation_section(results, left_out)}{_mteb_section(mteb_scores)}
 
 ## Usage
 
@@ -327,8 +331,7 @@ The folder is a standard sentence-transformers (>= 6) folder: it needs no remote
 The weights derive from {display_name(base)}: its licence applies ({licence or 'unknown, see the base model'}).
 """
     path = d / 'README.md'
-    tmp = path.with_name('.README.md.partial')                 # all or nothing: a temporary file, then a rename
-    tmp.write_text(f'---\n{meta.to_yaml()}\n---\n\n{body}', encoding='utf-8'); os.replace(tmp, path)
+    write_atomic(path, f'---\n{meta.to_yaml()}\n---\n\n{body}')   # all or nothing, and a link there replaced, not written through
     return path
 
 # %% ../nbs/24_export.ipynb #be7b50ca

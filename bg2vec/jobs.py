@@ -15,12 +15,13 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from .arguments import Bg2VecTrainingArguments, ConfigError
 
 # %% auto #0
-__all__ = ['OUTPUT_MARKER', 'LOCK_FILE', 'CHECKPOINT_RECORD', 'EXIT_CODES', 'write_atomic', 'check_output_dir', 'output_dir_lock',
-           'holds_output_dir', 'claim_output_dir', 'output_entries', 'record_output_entries', 'run_settings',
-           'check_same_run', 'checkpoint_folders', 'last_checkpoint', 'resolve_resume', 'save_training_args',
-           'UnsafeCheckpoint', 'rng_state_globals', 'weights_only_loads', 'load_checkpoint_safely',
-           'load_rng_state_safely', 'SafeCheckpointLoads', 'OwnCheckpoints', 'NonFiniteLoss', 'check_finite',
-           'end_process_group', 'cpu_ranks', 'run_job']
+__all__ = ['OUTPUT_MARKER', 'LOCK_FILE', 'CHECKPOINT_RECORD', 'NOT_RESULT_FIELDS', 'RESULT_FILES', 'EXPORT_FILES', 'EXIT_CODES',
+           'write_atomic', 'check_output_dir', 'output_dir_lock', 'holds_output_dir', 'claim_output_dir',
+           'output_entries', 'record_output_entries', 'run_settings', 'check_same_run', 'checkpoint_folders',
+           'last_checkpoint', 'resolve_resume', 'result_fields', 'resume_same_run', 'remove_entry', 'own_folder',
+           'clear_results', 'save_training_args', 'UnsafeCheckpoint', 'rng_state_globals', 'weights_only_loads',
+           'load_checkpoint_safely', 'load_rng_state_safely', 'SafeCheckpointLoads', 'OwnCheckpoints', 'NonFiniteLoss',
+           'check_finite', 'end_process_group', 'cpu_ranks', 'run_job']
 
 # %% ../nbs/04_jobs.ipynb #4df9ec8d
 OUTPUT_MARKER, LOCK_FILE = '.bg2vec_output.json', '.bg2vec.lock'
@@ -282,6 +283,87 @@ def resolve_resume(training_args:Bg2VecTrainingArguments, cfg:dict):
                               'missing or cut short: a save was interrupted?)')
         check_same_run(resume, cfg)
     else: training_args.resume_from_checkpoint = None   # '' too: a fresh start, for the job and for `Trainer` alike
+
+# %% ../nbs/04_jobs.ipynb #6b6e405d
+from dataclasses import fields as dataclass_fields
+
+NOT_RESULT_FIELDS = frozenset({
+    # where the job reads and writes, and how this start relates to an earlier one
+    'output_dir', 'overwrite_output_dir', 'resume_from_checkpoint', 'resume_without_record', 'ignore_data_skip',
+    'restore_callback_states_from_checkpoint', 'cache_dir',
+    # logging, reporting and progress bars
+    'logging_strategy', 'logging_steps', 'logging_first_step', 'log_on_each_node', 'logging_nan_inf_filter', 'log_level',
+    'log_level_replica', 'include_num_input_tokens_seen', 'disable_tqdm', 'report_to', 'run_name', 'project', 'trackio_space_id',
+    'trackio_bucket_id', 'trackio_static_space_id', 'skip_memory_metrics', 'debug',
+    # when to save and evaluate, and what else runs (a resume may save more often, or keep fewer checkpoints)
+    'save_strategy', 'save_steps', 'save_total_limit', 'save_only_model', 'save_on_each_node', 'enable_jit_checkpoint',
+    'eval_strategy', 'eval_steps', 'eval_delay', 'eval_on_start', 'do_train', 'do_eval', 'do_predict',
+    # how evaluation batches run and are gathered: the same scores
+    'per_device_eval_batch_size', 'eval_accumulation_steps', 'eval_do_concat_batches', 'eval_use_gather_object',
+    'batch_eval_metrics', 'include_for_metrics', 'prediction_loss_only',
+    # the hub: where the result goes (and a token, which no record may hold)
+    'push_to_hub', 'hub_token', 'hub_private_repo', 'hub_model_id', 'hub_strategy', 'hub_always_push', 'hub_revision',
+    # processes, devices and data-loading workers: the same computation elsewhere (the global batch is recorded instead)
+    'per_device_train_batch_size', 'use_cpu', 'local_rank', 'ddp_find_unused_parameters', 'ddp_bucket_cap_mb',
+    'ddp_broadcast_buffers', 'ddp_static_graph', 'ddp_backend', 'ddp_timeout', 'dataloader_num_workers', 'dataloader_pin_memory',
+    'dataloader_persistent_workers', 'dataloader_prefetch_factor', 'dataloader_multiprocessing_context', 'remove_unused_columns',
+    # memory and speed: the same computation, in less memory or less time
+    'gradient_checkpointing', 'gradient_checkpointing_kwargs', 'activation_checkpointing', 'activation_checkpointing_kwargs',
+    'torch_compile', 'torch_compile_backend', 'torch_compile_mode', 'use_liger_kernel', 'liger_kernel_config',
+    'torch_empty_cache_steps', 'attn_implementation', 'compile_layers',
+    # where this start stops: a resume may go further than the start that was stopped
+    'stop_after_n_steps',
+    # kept only so that llm2vec configurations parse: nothing reads them
+    'preprocessing_num_workers', 'overwrite_cache', 'experiment_id',
+})
+
+def result_fields(exclude=NOT_RESULT_FIELDS, # the fields that cannot change what a run computes
+                  **classes, # the argument dataclasses, by group name (as `run_settings` takes the objects)
+                 ) -> dict:
+    "`{group: field names}` for `run_settings`: every field of each class except those in `exclude`"
+    return {g: tuple(f.name for f in dataclass_fields(cls) if f.name not in exclude) for g, cls in classes.items()}
+
+# %% ../nbs/04_jobs.ipynb #4d6c7772
+def resume_same_run(training_args:Bg2VecTrainingArguments, cfg:dict):
+    "`resolve_resume`, refusing a named checkpoint without its settings record unless `resume_without_record` is set"
+    resume = training_args.resume_from_checkpoint
+    named = Path(resume) if resume and resume not in ('last', 'true', 'True', 'auto') else None
+    if named is not None and (named / 'trainer_state.json').is_file() and not (named / CHECKPOINT_RECORD).is_file() \
+            and not getattr(training_args, 'resume_without_record', False):
+        raise ConfigError(f'resume_from_checkpoint={resume!r} has no {CHECKPOINT_RECORD}: nothing shows it was made with these '
+                          'settings; pass --resume_without_record true to resume it as it is')
+    resolve_resume(training_args, cfg)
+
+# %% ../nbs/04_jobs.ipynb #5eddd4ed
+def remove_entry(path) -> bool:
+    "Remove `path`: a link (never what it points to), a file, or a folder and what it holds; whether there was one"
+    path = Path(path)
+    if path.is_symlink() or path.is_file(): path.unlink()
+    elif path.is_dir(): shutil.rmtree(path)      # rmtree removes the links inside a folder, never what they point to
+    else: return False
+    return True
+
+def own_folder(path, # a folder inside the job's output_dir (never output_dir itself, which the user may have linked)
+               clear_links:bool=False, # also remove the links directly inside it
+              ) -> Path:
+    "`path` as a real folder: whatever is at its name and is not one (a link, a file) is removed, then the folder made"
+    path = Path(path)
+    if path.is_symlink() or path.exists() and not path.is_dir(): path.unlink()
+    path.mkdir(parents=True, exist_ok=True)
+    if clear_links:
+        for p in path.iterdir():
+            if p.is_symlink(): p.unlink()
+    return path
+
+# %% ../nbs/04_jobs.ipynb #4879c458
+RESULT_FILES = ('bg2vec_run.json', 'bg2vec_mntp_run.json', 'all_results.json', 'README.md', 'evaluation.json', 'mteb.json', 'mteb',
+                'figures', '.encoder.partial', '.export.partial')   # a run's record and results, their scores, figures, leftovers
+EXPORT_FILES = ('modules.json', 'sentence_bert_config.json', 'config_sentence_transformers.json', '1_Pooling', '2_Normalize',
+                'bg2vec_st_modules.py')   # the sentence-transformers layout (bg2vec 0.1's module file too)
+
+def clear_results(output_dir, names:tuple=RESULT_FILES + EXPORT_FILES) -> list[str]:
+    "Remove what describes an earlier run's weights from `output_dir` (`names`, never through a link); the names removed"
+    return [n for n in names if remove_entry(Path(output_dir) / n)]
 
 # %% ../nbs/04_jobs.ipynb #b62b4c31
 def save_training_args(args:Bg2VecTrainingArguments, output_dir, run_config:dict|None=None):

@@ -26,6 +26,7 @@ from torch.distributed.elastic.multiprocessing.errors import record
 from .jobs import (OwnCheckpoints, SafeCheckpointLoads, check_finite, check_output_dir, claim_output_dir, cpu_ranks,
                          holds_output_dir, output_entries, record_output_entries, resolve_resume, run_job, run_settings,
                          save_training_args, write_atomic)
+from .jobs import NOT_RESULT_FIELDS, clear_results, own_folder, result_fields, resume_same_run
 from .data import load_raw_datasets, nonblank_rows
 from .backbones import (BIDIRECTIONAL_MODEL_TYPES, DecoderCheckpointing, VISION_LANGUAGE_TYPES, backbone_attn_implementation, dtype_kwarg, is_causal_switch,
                               legacy_class, make_bidirectional)
@@ -300,6 +301,7 @@ class MNTPTrainer(SafeCheckpointLoads, OwnCheckpoints, Trainer):
 
     def _save(self, output_dir:str|None=None, state_dict=None):
         output_dir = output_dir or self.args.output_dir
+        if Path(output_dir).parent == Path(self.args.output_dir): own_folder(output_dir, clear_links=True)   # a checkpoint: no links in it
         os.makedirs(output_dir, exist_ok=True)
         self.accelerator.unwrap_model(self.model).save_peft_model(output_dir)
         if self.processing_class is not None: self.processing_class.save_pretrained(output_dir)
@@ -383,13 +385,8 @@ def parse_mntp_config(config:str|Path|dict|None=None, # a JSON file, or a dict o
     return parse_config(config, overrides, classes=MNTP_ARGUMENT_CLASSES, check=lambda m, d, t, n: check_training(t))
 
 # %% ../nbs/21_mntp.ipynb #42d72952
-MNTP_RESULT_FIELDS = {'model': ('model_name_or_path', 'max_seq_length', 'torch_dtype'),
-                      'data': ('dataset_name', 'dataset_config_name', 'dataset_file_path', 'train_file', 'text_column', 'max_train_samples',
-                          'validation_split_percentage'),
-                      'training': ('learning_rate', 'lr_scheduler_type', 'warmup_steps', 'weight_decay', 'max_steps',
-                                   'gradient_accumulation_steps', 'seed', 'max_grad_norm', 'optim', 'adam_beta1', 'adam_beta2', 'adam_epsilon',
-                              'dataloader_drop_last'),
-                      'mntp': ('mask_token_type', 'data_collator_type', 'mlm_probability', 'line_by_line', 'lora_r', 'lora_dropout')}
+MNTP_RESULT_FIELDS = result_fields(NOT_RESULT_FIELDS | {'pooling_mode', 'eval_pairs_file'},   # read by the SimCSE job only
+                                   model=ModelArguments, data=DataTrainingArguments, training=Bg2VecTrainingArguments, mntp=MNTPArguments)
 
 def mntp_run_config(model_args, data_args, training_args, mntp_args) -> dict:
     "The settings that change what an MNTP run computes: what a checkpoint must share with the run that resumes it"
@@ -417,7 +414,7 @@ def check_mntp_run(model_args:ModelArguments, data_args:DataTrainingArguments, t
         bad('max_seq_length', model_args.max_seq_length, 'at least 2 tokens (a token and the one before it)')
     if data_args.streaming and training_args.max_steps <= 0:
         bad('max_steps', training_args.max_steps, 'a positive number of steps with streaming true (a stream has no length to make epochs of)')
-    if resolve: resolve_resume(training_args, mntp_run_config(model_args, data_args, training_args, mntp_args))
+    if resolve: resume_same_run(training_args, mntp_run_config(model_args, data_args, training_args, mntp_args))
     check_output_dir(training_args, 'bg2vec_mntp')
     cfg = Path(model_args.model_name_or_path) / 'config.json'
     if cfg.exists() and (mt := json.loads(cfg.read_text()).get('model_type')) not in MNTP_MODEL_TYPES:
@@ -455,7 +452,10 @@ def train_mntp(model_args:ModelArguments, data_args:DataTrainingArguments, train
     except (ValueError, TypeError, FileNotFoundError, UnicodeDecodeError, RuntimeError, DatasetGenerationError) as e:
         why = str(e.__cause__ or e).strip().splitlines()[-1] if isinstance(e, DatasetGenerationError) else str(e)
         raise ConfigError(why if not source or str(source) in why else f'{source}: {why}') from e   # the data: name the source
-    if training_args.process_index == 0: claim_output_dir(training_args, 'bg2vec_mntp')
+    cfg = mntp_run_config(model_args, data_args, training_args, mntp_args)   # as checked: what every checkpoint records
+    if training_args.process_index == 0:
+        claim_output_dir(training_args, 'bg2vec_mntp')
+        clear_results(training_args.output_dir)   # an earlier run's record and figures: they describe another adapter
     set_seed(training_args.seed)
     model = load_mntp_model(model_args.model_name_or_path, model_args.torch_dtype, model_args.attn_implementation, model_args.cache_dir)
     set_seed(training_args.seed)   # the LoRA weights are drawn here
@@ -464,7 +464,7 @@ def train_mntp(model_args:ModelArguments, data_args:DataTrainingArguments, train
                             max_length=max_length, text_column=data_args.text_column, defer_masking=True)
     trainer = MNTPTrainer(model=model, args=training_args, train_dataset=train_rows, eval_dataset=eval_rows,
                           data_collator=collator, processing_class=tok)
-    trainer.run_config = mntp_run_config(model_args, data_args, training_args, mntp_args)   # recorded in every checkpoint
+    trainer.run_config = cfg   # recorded in every checkpoint
     if mntp_args.stop_after_n_steps is not None: trainer.add_callback(StopAfterSteps(mntp_args.stop_after_n_steps))
     before = trainer.evaluate() if eval_rows is not None else {}
     result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
@@ -475,7 +475,7 @@ def train_mntp(model_args:ModelArguments, data_args:DataTrainingArguments, train
     metrics = {**result.metrics, **{k: v for k, v in after.items() if k.startswith('eval_')}}
     if trainer.is_world_process_zero():
         out = Path(training_args.output_dir); existing = output_entries(out)   # what the job writes below gets listed
-        figs = out / 'figures'; figs.mkdir(parents=True, exist_ok=True)
+        figs = own_folder(out / 'figures')
         for name, fig in zip(('mntp_loss', 'mntp_accuracy'), plot_mntp_curves(trainer.state.log_history)):
             buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=100, bbox_inches='tight')
             write_atomic(figs / f'{name}.png', buf.getvalue())

@@ -18,6 +18,7 @@ from transformers import AutoConfig, Trainer, TrainerCallback, set_seed
 from .arguments import Bg2VecTrainingArguments, ConfigError, CustomArguments, DataTrainingArguments, ModelArguments
 from .jobs import (OwnCheckpoints, SafeCheckpointLoads, check_finite, check_output_dir, claim_output_dir, holds_output_dir,
                          output_entries, record_output_entries, resolve_resume, run_settings, save_training_args, write_atomic)
+from .jobs import clear_results, own_folder, remove_entry, result_fields, resume_same_run
 from .collator import SimCSEDefaultCollator
 from .data import PairedDataset, PairedIterableDataset, load_raw_datasets
 from .loss import evaluate_pairs, load_loss, similarity_heatmap
@@ -101,6 +102,7 @@ def prediction_step(self:SimCSETrainer, model, inputs, prediction_loss_only:bool
 @patch
 def _save(self:SimCSETrainer, output_dir:str|None=None, state_dict=None):
     output_dir = output_dir or self.args.output_dir
+    if Path(output_dir).parent == Path(self.args.output_dir): own_folder(output_dir, clear_links=True)   # a checkpoint: no links in it
     os.makedirs(output_dir, exist_ok=True)
     self.accelerator.unwrap_model(self.model).save(output_dir)   # adapter (or weights), tokenizer, llm2vec_config.json
     save_training_args(self.args, output_dir, getattr(self, 'run_config', None))   # hub token blanked; the settings (main job)
@@ -160,7 +162,7 @@ def save_encoder(encoder, # an `LLM2Vec`/`Bg2Vec`, its `model` possibly a `PeftM
     if isinstance(encoder.model, PeftModel): encoder.model = encoder.model.merge_and_unload()
     if hasattr(encoder.model, '_hf_peft_config_loaded'): encoder.model._hf_peft_config_loaded = False
     tmp = output_dir / '.encoder.partial'
-    if tmp.exists(): shutil.rmtree(tmp)
+    remove_entry(tmp)                        # a leftover of a save that died (or a link: removed, not followed)
     encoder.save(str(tmp))
     for stale in ('adapter_config.json', 'adapter_model.safetensors', 'config.json'):
         if (output_dir / stale).exists(): (output_dir / stale).unlink()
@@ -170,14 +172,8 @@ def save_encoder(encoder, # an `LLM2Vec`/`Bg2Vec`, its `model` possibly a `PeftM
     return output_dir
 
 # %% ../nbs/14_training.ipynb #3d6fa82c
-RESULT_FIELDS = {'model': ('model_name_or_path', 'peft_model_name_or_path', 'bidirectional', 'pooling_mode', 'max_seq_length', 'torch_dtype'),
-                 'data': ('dataset_name', 'dataset_config_name', 'dataset_file_path', 'train_file', 'text_column', 'max_train_samples',
-                          'validation_split_percentage'),
-                 'training': ('learning_rate', 'lr_scheduler_type', 'warmup_steps', 'weight_decay', 'max_steps',
-                              'gradient_accumulation_steps', 'seed', 'max_grad_norm', 'optim', 'adam_beta1', 'adam_beta2', 'adam_epsilon',
-                              'dataloader_drop_last'),
-                 'custom': ('simcse_dropout', 'lora_r', 'lora_dropout', 'loss_class', 'loss_scale', 'cached_mini_batch_size',
-                            'length_chunk_size')}
+RESULT_FIELDS = result_fields(model=ModelArguments, data=DataTrainingArguments, training=Bg2VecTrainingArguments,
+                              custom=CustomArguments)   # every field, minus those the jobs lesson lists as unable to change the result
 
 def run_config(model_args, data_args, training_args, custom_args) -> dict:
     "The settings that change what a run computes: what a checkpoint must share with the run that resumes it"
@@ -196,7 +192,7 @@ def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, traini
     if not torch.cuda.is_available(): training_args.dataloader_pin_memory = False
     if training_args.ddp_find_unused_parameters is None:
         training_args.ddp_find_unused_parameters = False   # every LoRA weight takes part in every step: skip DDP's graph search
-    resolve_resume(training_args, run_config(model_args, data_args, training_args, custom_args))
+    resume_same_run(training_args, run_config(model_args, data_args, training_args, custom_args))
     check_output_dir(training_args, 'bg2vec_simcse')
     cfg = Path(model_args.model_name_or_path) / 'config.json'
     positions = json.loads(cfg.read_text()).get('max_position_embeddings') if cfg.exists() else None
@@ -244,7 +240,10 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
     except (ValueError, TypeError, FileNotFoundError, UnicodeDecodeError, RuntimeError, DatasetGenerationError) as e:
         why = str(e.__cause__ or e).strip().splitlines()[-1] if isinstance(e, DatasetGenerationError) else str(e)
         raise ConfigError(why if not source or str(source) in why else f'{source}: {why}') from e   # the data: name the source
-    if training_args.process_index == 0: claim_output_dir(training_args, 'bg2vec_simcse')
+    cfg = run_config(model_args, data_args, training_args, custom_args)   # as checked: what every checkpoint records
+    if training_args.process_index == 0:
+        claim_output_dir(training_args, 'bg2vec_simcse')
+        clear_results(training_args.output_dir)   # an earlier run's record, scores, export and figures: they describe other weights
     set_seed(training_args.seed)
     model = Bg2Vec.from_pretrained(model_args.model_name_or_path, peft_model_name_or_path=model_args.peft_model_name_or_path,
                                    merge_peft=True, enable_bidirectional=model_args.bidirectional,
@@ -260,7 +259,7 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
                             loss_function=load_loss(custom_args.loss_class, scale=custom_args.loss_scale),
                             cached_mini_batch_size=custom_args.cached_mini_batch_size,
                             length_chunk_size=custom_args.length_chunk_size, eval_pairs=eval_pairs)
-    trainer.run_config = run_config(model_args, data_args, training_args, custom_args)   # recorded in every checkpoint
+    trainer.run_config = cfg   # recorded in every checkpoint
     if custom_args.stop_after_n_steps is not None: trainer.add_callback(StopTrainingCallback(custom_args.stop_after_n_steps))
     shown = [t for t in (raw['validation'][data_args.text_column][:200] if eval_dataset is not None and not data_args.streaming else [])
              if t and t.strip() and len(t) < 80][:10]
@@ -271,7 +270,7 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
     if eval_dataset is not None: metrics.update(trainer.evaluate())
     if trainer.is_world_process_zero():
         out = Path(training_args.output_dir); existing = output_entries(out)   # what the job writes below gets listed
-        figs = out / 'figures'; figs.mkdir(parents=True, exist_ok=True)
+        figs = own_folder(out / 'figures')
         def save_figure(fig, name, dpi):
             buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=dpi, bbox_inches='tight'); write_atomic(figs / name, buf.getvalue())
         save_figure(plot_loss_curve(trainer.state.log_history), 'loss_curve.png', 100)
