@@ -5,9 +5,8 @@
 # %% ../nbs/03_backbones.ipynb #2e57c514
 from __future__ import annotations
 
-import contextlib, warnings
+import warnings
 
-import torch
 from transformers import AutoConfig, AutoModel
 
 # %% auto #0

@@ -5,7 +5,7 @@
 # %% ../nbs/30_cli.ipynb #3d7d145b
 from __future__ import annotations
 
-import os, sys
+import sys
 from pathlib import Path
 
 import torch
@@ -15,13 +15,14 @@ from torch.distributed.elastic.multiprocessing.errors import record
 from . import tiny
 from .assets import asset_path
 from .arguments import ConfigError, DataTrainingArguments, ModelArguments, parse_config
-from .jobs import EXIT_CODES, cpu_ranks, run_job
+from .jobs import cpu_ranks, run_job
 from .mntp import check_mntp_run, parse_mntp_config, train_mntp
 from .training import train_simcse
 
 # %% auto #0
 __all__ = ['EMBEDDED_MODEL', 'EMBEDDED_ADAPTER', 'EMBEDDED_CORPUS', 'EMBEDDED_PAIRS', 'USAGE', 'MNTP_USAGE',
-           'resolve_embedded_data', 'resolve_embedded_model', 'resolve_embedded', 'config_path', 'main', 'mntp_main']
+           'resolve_embedded_data', 'resolve_embedded_model', 'resolve_embedded', 'config_path', 'shipped_configs',
+           'main', 'mntp_main']
 
 # %% ../nbs/30_cli.ipynb #c61741f6
 EMBEDDED_MODEL, EMBEDDED_ADAPTER, EMBEDDED_CORPUS, EMBEDDED_PAIRS = 'bg2vec-tiny', 'bg2vec-tiny-mntp', 'bg2vec-corpus', 'bg2vec-pairs'
@@ -65,13 +66,17 @@ Exit status: 0 done; 2 a configuration or input mistake, found before training (
 3 the training loss became NaN or infinite (the line names the last good checkpoint); 4 a checkpoint refused
 as unsafe to load; 1 anything else (a bug: the traceback is kept).'''
 
+def shipped_configs(mntp:bool) -> list[str]:
+    "Names of the shipped configurations of the MNTP job (`mntp`) or of the SimCSE job"
+    from importlib.resources import files
+    return sorted(p.stem for p in (Path(str(files('bg2vec'))) / 'configs').glob('*.json') if p.stem.endswith('-mntp') == mntp)
+
 @record
 def main(argv:list[str]|None=None):
     "Console script: `bg2vec_simcse CONFIG.json [--field value ...]`"
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ('-h', '--help'):
-        from importlib.resources import files
-        print(USAGE.format(configs=', '.join(sorted(p.stem for p in (Path(str(files('bg2vec'))) / 'configs').glob('*.json') if not p.stem.endswith('-mntp')))))
+        print(USAGE.format(configs=', '.join(shipped_configs(mntp=False))))
         return
     config, overrides = (argv[0], argv[1:]) if not argv[0].startswith('--') else (None, argv)
     overrides = cpu_ranks(overrides)
@@ -92,7 +97,7 @@ MNTP_USAGE = '''usage: bg2vec_mntp CONFIG.json [--field value ...]
 Train the MNTP LoRA adapter of a bidirectional decoder (the step before SimCSE). CONFIG.json holds the fields of ModelArguments,
 DataTrainingArguments, transformers.TrainingArguments and MNTPArguments (llm2vec's train_configs/mntp/*.json parse as they are);
 --field value pairs override it. The adapter lands in output_dir: pass that folder to bg2vec_simcse as peft_model_name_or_path.
-Shipped configs: tiny-mntp (the embedded default), bggpt-gemma2-9b-mntp (BgGPT-Gemma-2-9B on the Bulgarian Wikipedia)
+Shipped configs: {configs}
 
 Exit status: 0 done; 2 a configuration or input mistake, found before training (one line says which);
 3 the training loss became NaN or infinite (the line names the last good checkpoint); 4 a checkpoint refused
@@ -102,7 +107,7 @@ as unsafe to load; 1 anything else (a bug: the traceback is kept).'''
 def mntp_main(argv:list[str]|None=None):
     "Console script: `bg2vec_mntp CONFIG.json [--field value ...]`; exit status as `bg2vec_simcse`'s (2, 3, 4; 1 with a traceback)"
     argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or argv[0] in ('-h', '--help'): print(MNTP_USAGE); return
+    if not argv or argv[0] in ('-h', '--help'): print(MNTP_USAGE.format(configs=', '.join(shipped_configs(mntp=True)))); return
     config, overrides = (argv[0], argv[1:]) if not argv[0].startswith('--') else (None, argv)
     overrides = cpu_ranks(overrides)
     transformers.logging.set_verbosity_warning()

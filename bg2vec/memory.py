@@ -10,7 +10,7 @@ import contextlib
 import torch
 from transformers import AutoModel, AutoModelForCausalLM
 
-from .backbones import decoder_config, load_decoder, make_bidirectional
+from .backbones import decoder_config, make_bidirectional
 from .model import LORA_MODULES, fuse_rms_norm, initialize_peft, lora_shapes
 from .mntp import MNTPModel
 

@@ -5,7 +5,7 @@
 # %% ../nbs/21_mntp.ipynb #cad4059f
 from __future__ import annotations
 
-import copy, difflib, io, json, os, shutil, sys, tempfile
+import copy, io, json, os, shutil, tempfile
 from dataclasses import dataclass, field, fields
 from itertools import chain
 from pathlib import Path
@@ -23,8 +23,8 @@ from .arguments import Bg2VecTrainingArguments, ConfigError, DataTrainingArgumen
 from datasets import IterableDataset
 from datasets.exceptions import DatasetGenerationError
 from torch.distributed.elastic.multiprocessing.errors import record
-from .jobs import (OwnCheckpoints, SafeCheckpointLoads, check_finite, check_output_dir, claim_output_dir, cpu_ranks,
-                         holds_output_dir, output_entries, record_output_entries, resolve_resume, run_job, run_settings,
+from .jobs import (OwnCheckpoints, SafeCheckpointLoads, check_finite, check_output_dir, claim_output_dir,
+                         holds_output_dir, output_entries, record_output_entries, run_settings,
                          save_training_args, write_atomic)
 from .jobs import NOT_RESULT_FIELDS, clear_results, own_folder, result_fields, resume_same_run
 from .data import load_raw_datasets, nonblank_rows

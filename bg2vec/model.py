@@ -20,7 +20,7 @@ from peft import LoraConfig, PeftModel, get_peft_model
 from fastcore.basics import patch
 from peft.helpers import disable_input_dtype_casting
 
-from .backbones import BIDIRECTIONAL_MODEL_TYPES, DecoderCheckpointing, check_backbone, decoder_config, load_decoder
+from .backbones import BIDIRECTIONAL_MODEL_TYPES, DecoderCheckpointing, check_backbone, load_decoder
 from .tokens import SEPARATOR, batch_tokenize, pool
 
 # %% auto #0

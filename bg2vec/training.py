@@ -5,7 +5,7 @@
 # %% ../nbs/14_training.ipynb #67ac4f3c
 from __future__ import annotations
 
-import contextlib, inspect, io, json, os, shutil, warnings
+import contextlib, inspect, io, json, os, warnings
 from pathlib import Path
 
 import torch
@@ -17,7 +17,7 @@ from transformers import AutoConfig, Trainer, TrainerCallback, set_seed
 
 from .arguments import Bg2VecTrainingArguments, ConfigError, CustomArguments, DataTrainingArguments, ModelArguments
 from .jobs import (OwnCheckpoints, SafeCheckpointLoads, check_finite, check_output_dir, claim_output_dir, holds_output_dir,
-                         output_entries, record_output_entries, resolve_resume, run_settings, save_training_args, write_atomic)
+                         output_entries, record_output_entries, run_settings, save_training_args, write_atomic)
 from .jobs import clear_results, own_folder, remove_entry, result_fields, resume_same_run
 from .collator import SimCSEDefaultCollator
 from .data import PairedDataset, PairedIterableDataset, load_raw_datasets
