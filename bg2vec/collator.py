@@ -23,7 +23,8 @@ class SimCSEDefaultCollator:
                 ):
         self.tokenize, self.mark_texts = tokenize, mark_texts
 
-    def _mark(self, t:str) -> str: return t if (not self.mark_texts or SEPARATOR in t) else SEPARATOR + t
+    def _marked(self, texts:list[str]) -> list[str]:
+        return [t if SEPARATOR in t else SEPARATOR + t for t in texts] if self.mark_texts else texts
 
     def __call__(self, batch:list[TrainSample]) -> tuple[list[dict], torch.Tensor]:
         n_views = len(batch[0].texts)
@@ -31,7 +32,7 @@ class SimCSEDefaultCollator:
         features, first = [], None
         for v, texts in enumerate(views):
             if v > 0 and texts == views[0]: features.append(dict(first)); continue
-            enc = dict(self.tokenize([self._mark(t) for t in texts]))
+            enc = dict(self.tokenize(self._marked(texts)))
             if v == 0: first = enc
             features.append(dict(enc))
         return features, torch.tensor([s.label for s in batch], dtype=torch.float)

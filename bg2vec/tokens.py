@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 
 import numpy as np
 import torch
@@ -32,10 +33,11 @@ def token_ids(tokenizer, # a Hugging Face tokenizer
     backend = getattr(tokenizer, 'backend_tokenizer', None)
     if backend is None:
         return tokenizer(texts, add_special_tokens=add_special_tokens, truncation=True, max_length=max_length)['input_ids']
+    encode = getattr(backend, 'encode_batch_fast', backend.encode_batch)   # the same ids, without tracking character offsets
     with backend_settings(backend):
         backend.enable_truncation(max_length, stride=0, strategy='longest_first', direction=tokenizer.truncation_side)
         backend.no_padding()
-        return [e.ids for e in backend.encode_batch(texts, add_special_tokens=add_special_tokens)]
+        return [e.ids for e in encode(texts, add_special_tokens=add_special_tokens)]
 
 # %% ../nbs/10a_tokens.ipynb #ae5b9b50
 def pad_rows(tokenizer, # supplies `pad_token_id` and `padding_side`
@@ -44,14 +46,13 @@ def pad_rows(tokenizer, # supplies `pad_token_id` and `padding_side`
     if tokenizer.pad_token_id is None:
         raise ValueError(f'{type(tokenizer).__name__} has no pad token: set `tokenizer.pad_token` (Bg2Vec uses the EOS token)')
     if max_length is not None: rows = [r[:max_length] for r in rows]
-    width = max(map(len, rows), default=0)
-    ids = np.full((len(rows), width), tokenizer.pad_token_id, dtype=np.int64)
-    mask = np.zeros((len(rows), width), dtype=np.int64)
-    left = tokenizer.padding_side == 'left'
-    for i, r in enumerate(rows):
-        sl = slice(width - len(r), width) if left else slice(0, len(r))
-        ids[i, sl] = r; mask[i, sl] = 1
-    return {'input_ids': torch.from_numpy(ids), 'attention_mask': torch.from_numpy(mask)}
+    n = np.array([len(r) for r in rows], dtype=np.int64)
+    width = int(n.max(initial=0))
+    pos = np.arange(width)
+    real = pos >= width - n[:, None] if tokenizer.padding_side == 'left' else pos < n[:, None]
+    ids = np.full(real.shape, tokenizer.pad_token_id, dtype=np.int64)
+    ids[real] = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=int(n.sum()))   # row by row, in order
+    return {'input_ids': torch.from_numpy(ids), 'attention_mask': torch.from_numpy(real.astype(np.int64))}
 
 def last_n_mask(width:int, n:torch.Tensor) -> torch.Tensor:
     "The `embed_mask` of left-padded rows: 1 on the last `n[i]` of `width` positions of row `i`"
@@ -71,11 +72,11 @@ def batch_tokenize(tokenizer, # a Hugging Face tokenizer padding on the left
                    max_length:int=512, # truncate to this many tokens
                   ) -> dict:
     "`input_ids`, `attention_mask` and `embed_mask` (the tokens to pool: every real token after the prompt) in one batched call"
-    parts = [t.split(SEPARATOR, 1) for t in texts]
-    enc = pad_rows(tokenizer, token_ids(tokenizer, [''.join(p) for p in parts], max_length))
-    prompts = [p[0] if len(p) == 2 else '' for p in parts]
+    parts = [t.partition(SEPARATOR) for t in texts]   # (prompt, separator, text), or (text, '', '') without a separator
+    enc = pad_rows(tokenizer, token_ids(tokenizer, [p + t for p, _, t in parts], max_length))
+    prompts = [p if s else '' for p, s, _ in parts]
     counts = {p: prompt_length(tokenizer, p, max_length) for p in dict.fromkeys(prompts) if p}   # one call per prompt
-    skip = torch.tensor([counts.get(p, 0) for p in prompts], dtype=torch.long)
+    skip = torch.tensor([counts.get(p, 0) for p in prompts], dtype=torch.long) if counts else 0
     real = enc['attention_mask'].sum(1)
     enc['embed_mask'] = last_n_mask(enc['input_ids'].shape[1], (real - skip).clamp(min=0))
     return enc
