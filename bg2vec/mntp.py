@@ -527,5 +527,4 @@ def main(argv:list[str]|None=None):
     run_job('bg2vec_mntp', work)
 
 # %% ../nbs/21_mntp.ipynb #78ed3030
-#| eval: false
 if __name__ == '__main__': main()
