@@ -10,7 +10,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 install: $(STAMP)
 
 # (Re)install only when the pins or the package metadata change; `make test` is quick once this exists.
-$(STAMP): constraints.txt settings.ini setup.py pyproject.toml
+$(STAMP): constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
@@ -20,9 +20,9 @@ $(STAMP): constraints.txt settings.ini setup.py pyproject.toml
 tiny: $(STAMP)
 	$(BIN)/python -m bg2vec.tiny
 
-# One thread per notebook: nbdev_test runs one notebook per core, and two threads each would fight over the cores.
+# One thread per notebook: nbdev-test runs one notebook per core, and two threads each would fight over the cores.
 nbtest: tiny
-	OMP_NUM_THREADS=1 $(BIN)/nbdev_test --do_print --timing
+	OMP_NUM_THREADS=1 $(BIN)/nbdev-test --do-print --timing
 
 checks: $(STAMP)
 	tools/check_clean.sh
@@ -59,7 +59,7 @@ LEGACY_BIN   := $(LEGACY)/bin
 LEGACY_STAMP := $(LEGACY)/.bg2vec-installed
 LEGACY_CACHE := $(CURDIR)/.cache/llm2vec
 
-$(LEGACY_STAMP): constraints-llm2vec.txt settings.ini setup.py pyproject.toml
+$(LEGACY_STAMP): constraints-llm2vec.txt pyproject.toml
 	test -x $(LEGACY_BIN)/python || $(PYTHON) -m venv $(LEGACY)
 	$(LEGACY_BIN)/python -m pip install -q --upgrade pip
 	$(LEGACY_BIN)/python -m pip install -q -r constraints-llm2vec.txt
@@ -68,7 +68,7 @@ $(LEGACY_STAMP): constraints-llm2vec.txt settings.ini setup.py pyproject.toml
 
 .PHONY: test-llm2vec
 test-llm2vec: $(LEGACY_STAMP)
-	BG2VEC_CACHE=$(LEGACY_CACHE) OMP_NUM_THREADS=1 $(LEGACY_BIN)/nbdev_test --path nbs/95_llm2vec.ipynb --flags llm2vec --do_print --timing
+	BG2VEC_CACHE=$(LEGACY_CACHE) OMP_NUM_THREADS=1 $(LEGACY_BIN)/nbdev-test nbs/95_llm2vec.ipynb --flags llm2vec --do-print --timing
 
 readme: $(STAMP)
 	$(BIN)/python tools/readme.py

@@ -78,5 +78,4 @@ def main(argv=None):
     print(f'MNTP adapter: {ship_tiny_adapter(a.out_dir)}')
 
 # %% ../nbs/25_embedded.ipynb #ac104c1b
-#| eval: false
 if __name__ == '__main__': main()

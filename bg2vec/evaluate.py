@@ -328,5 +328,4 @@ def mteb_table(scores:dict, failed:dict|None=None) -> str:
     return '\n'.join(rows)
 
 # %% ../nbs/15_evaluate.ipynb #df2bbde8
-#| eval: false
 if __name__ == '__main__': main()

@@ -413,5 +413,4 @@ def main(argv=None):
     return written
 
 # %% ../nbs/24_export.ipynb #e5f98acc
-#| eval: false
 if __name__ == '__main__': main()

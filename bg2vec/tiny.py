@@ -301,5 +301,4 @@ def main(argv=None):
         sys.exit(f'error: {e}')
 
 # %% ../nbs/02_tiny.ipynb #ffd681f5
-#| eval: false
 if __name__ == '__main__': main()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fails when `nbdev_clean` or `nbdev_export` would change a tracked file: the notebooks must be committed clean,
+# Fails when `nbdev-clean` or `nbdev-export` would change a tracked file: the notebooks must be committed clean,
 # and bg2vec/ must be exactly what the notebooks export.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,12 +7,12 @@ bin=${VENV_BIN:-.venv/bin}
 snapshot() { find nbs bg2vec -type f \( -name '*.ipynb' -o -name '*.py' \) -not -path '*/.ipynb_checkpoints/*' \
                -not -path '*/__pycache__/*' | LC_ALL=C sort | xargs sha256sum; }
 before=$(snapshot)
-"$bin/nbdev_clean" >/dev/null
-"$bin/nbdev_export" >/dev/null
+"$bin/nbdev-clean" >/dev/null
+"$bin/nbdev-export" >/dev/null
 after=$(snapshot)
 if [ "$before" != "$after" ]; then
-  echo "nbdev_clean / nbdev_export changed these files; run them and commit the result:"
+  echo "nbdev-clean / nbdev-export changed these files; run them and commit the result:"
   diff <(echo "$before") <(echo "$after") | grep '^[<>]' | awk '{print "  " $3}' | sort -u
   exit 1
 fi
-echo "notebooks are clean and bg2vec/ matches nbdev_export"
+echo "notebooks are clean and bg2vec/ matches nbdev-export"

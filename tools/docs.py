@@ -1,11 +1,11 @@
-"""Render the notebooks to a static HTML site in _docs/ (nbdev_docs needs quarto, which these machines lack).
+"""Render the notebooks to a static HTML site in _docs/ (nbdev-docs needs quarto, which these machines lack).
 
     python tools/docs.py [--only index 12_loss] [--out _docs]
 
-Each notebook is executed (cells flagged with settings.ini's tst_flags, and `eval: false` cells, are skipped, as in the test
-suite), hidden cells are dropped, directives are stripped from the code shown, and the result is converted with nbconvert. Every
-page gets a navigation bar with all the lessons and previous/next links. Figures are embedded in the pages."""
-import argparse, configparser, copy, html, os, re, shutil, sys, time
+Each notebook is executed (cells flagged with a `tst_flags` flag of pyproject.toml's [tool.nbdev], and `eval: false` cells, are
+skipped, as in the test suite), hidden cells are dropped, directives are stripped from the code shown, and the result is converted
+with nbconvert. Every page gets a navigation bar with all the lessons and previous/next links. Figures are embedded in the pages."""
+import argparse, copy, html, os, re, shutil, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +32,7 @@ def title(nb):
 
 
 def execute(path, skip_flags):
-    from execnb.nbio import read_nb
+    from fastcore.nbio import read_nb
     from execnb.shell import CaptureShell
     nb = read_nb(path)
 
@@ -116,10 +116,10 @@ def main(argv=None):
     p.add_argument('--only', nargs='+', help='notebook stems to render (default: all)')
     p.add_argument('--out', default=str(ROOT / '_docs'))
     a = p.parse_args(argv)
-    from execnb.nbio import read_nb
+    from fastcore.nbio import read_nb
     from nbconvert import HTMLExporter
-    cfg = configparser.ConfigParser(); cfg.read(ROOT / 'settings.ini')
-    skip_flags = cfg['DEFAULT'].get('tst_flags', '').split()
+    from nbdev.config import get_config
+    skip_flags = get_config(ROOT).tst_flags.split()
     all_nbs = notebooks()
     pages = [(nb.stem, (title(read_nb(nb)) or nb.stem) if nb.stem != 'index' else 'bg2vec') for nb in all_nbs]
     short = {s: (t.split(':')[0] if s != 'index' else t) for s, t in pages}

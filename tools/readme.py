@@ -1,4 +1,4 @@
-"""Write README.md from nbs/index.ipynb (nbdev_readme needs quarto, which these machines lack); --check only compares."""
+"""Write README.md from nbs/index.ipynb (nbdev-readme needs quarto, which these machines lack); --check only compares."""
 import json, re, sys
 from pathlib import Path
 
