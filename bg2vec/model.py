@@ -200,7 +200,7 @@ class Bg2Vec(DecoderCheckpointing, nn.Module):
         return self.get_pooling(sentence_feature, self.model(**inputs).last_hidden_state)
 
     def get_pooling(self, features:dict, last_hidden_states:torch.Tensor) -> torch.Tensor:
-        "Pool the last hidden states over the text's tokens (see the collator lesson), without changing `features`"
+        "Pool the last hidden states over the text's tokens (see the tokens lesson), without changing `features`"
         return pool(last_hidden_states, features['attention_mask'], features.get('embed_mask'), self.pooling_mode,
                     self.skip_instruction)
 
