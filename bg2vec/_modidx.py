@@ -36,6 +36,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'bg2vec.backbones.backbone_attn_implementation': ( 'backbones.html#backbone_attn_implementation',
                                                                                      'bg2vec/backbones.py'),
                                   'bg2vec.backbones.check_backbone': ('backbones.html#check_backbone', 'bg2vec/backbones.py'),
+                                  'bg2vec.backbones.check_model_source': ('backbones.html#check_model_source', 'bg2vec/backbones.py'),
                                   'bg2vec.backbones.decoder_config': ('backbones.html#decoder_config', 'bg2vec/backbones.py'),
                                   'bg2vec.backbones.dtype_kwarg': ('backbones.html#dtype_kwarg', 'bg2vec/backbones.py'),
                                   'bg2vec.backbones.is_causal_switch': ('backbones.html#is_causal_switch', 'bg2vec/backbones.py'),

@@ -5,14 +5,15 @@
 # %% ../nbs/03_backbones.ipynb #2e57c514
 from __future__ import annotations
 
-import warnings
+import json, warnings
+from pathlib import Path
 
 from transformers import AutoConfig, AutoModel
 
 # %% auto #0
 __all__ = ['BIDIRECTIONAL_MODEL_TYPES', 'VISION_LANGUAGE_TYPES', 'decoder_config', 'check_backbone', 'make_bidirectional',
            'is_causal_switch', 'dtype_kwarg', 'legacy_class', 'DecoderCheckpointing', 'load_decoder',
-           'backbone_attn_implementation']
+           'check_model_source', 'backbone_attn_implementation']
 
 # %% ../nbs/03_backbones.ipynb #0f08098c
 BIDIRECTIONAL_MODEL_TYPES = ('mistral', 'llama', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'gemma3_text')
@@ -99,6 +100,25 @@ def load_decoder(name_or_path, # a hub name or a folder: a decoder, or a vision-
     if vlm: model = model.language_model   # keep the language model; the vision tower and projector are dropped
     model.config.use_cache = False   # an encoder never needs a KV cache
     return model
+
+# %% ../nbs/03_backbones.ipynb #5ab73523
+def check_model_source(name_or_path:str, # the model a job will load: a folder, or a hub name (owner/model)
+                       max_seq_length:int|None=None, # the longest row the job will feed it
+                      ):
+    "Before anything loads: the folder exists (or the name is a hub name), its `config.json` reads, and `max_seq_length` fits its positions"
+    local = Path(name_or_path)
+    if not local.exists():
+        if local.is_absolute() or name_or_path.startswith('.') or len(local.parts) > 2:
+            raise ValueError(f'model_name_or_path={name_or_path!r}: no such folder (and not a hub name, owner/model)')
+        return                                   # a hub name: checked when it downloads
+    cfg = local / 'config.json'
+    if not cfg.is_file(): raise ValueError(f'{local}: no config.json; expected a model folder')
+    try: data = json.loads(cfg.read_text(encoding='utf-8'))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e: raise ValueError(f'{cfg} is not a valid JSON configuration: {e}') from None
+    if not isinstance(data, dict): raise ValueError(f'{cfg}: expected a JSON object, found {type(data).__name__}')
+    positions = (data.get('text_config') or data).get('max_position_embeddings')   # a vision-language model: its decoder's
+    if positions and max_seq_length and max_seq_length > positions:
+        raise ValueError(f'max_seq_length={max_seq_length}: expected at most {positions}, the positions {cfg} has')
 
 # %% ../nbs/03_backbones.ipynb #28b6d6f6
 def backbone_attn_implementation(config, # the model's configuration

@@ -29,8 +29,8 @@ from .jobs import (OwnCheckpoints, SafeCheckpointLoads, check_finite, check_outp
 from .jobs import NOT_RESULT_FIELDS, clear_results, own_folder, result_fields, resume_same_run
 from .data import load_raw_datasets, nonblank_rows
 from .backbones import (BIDIRECTIONAL_MODEL_TYPES, DecoderCheckpointing, VISION_LANGUAGE_TYPES, backbone_attn_implementation, dtype_kwarg, is_causal_switch,
-                              legacy_class, make_bidirectional)
-from .model import initialize_peft, resolve_attn_implementation, resolve_dtype
+                              legacy_class, make_bidirectional, check_model_source)
+from .model import initialize_peft, resolve_attn_implementation, resolve_dtype, weight_fingerprints
 
 # %% auto #0
 __all__ = ['MASK_TOKEN_TYPES', 'MNTP_MODEL_TYPES', 'CURVE_KEYS', 'MNTP_ARGUMENT_CLASSES', 'MNTP_RESULT_FIELDS', 'mntp_tokenizer',
@@ -416,6 +416,8 @@ def check_mntp_run(model_args:ModelArguments, data_args:DataTrainingArguments, t
         bad('max_steps', training_args.max_steps, 'a positive number of steps with streaming true (a stream has no length to make epochs of)')
     if resolve: resume_same_run(training_args, mntp_run_config(model_args, data_args, training_args, mntp_args))
     check_output_dir(training_args, 'bg2vec_mntp')
+    try: check_model_source(model_args.model_name_or_path, model_args.max_seq_length)
+    except ValueError as e: raise ConfigError(str(e)) from None
     cfg = Path(model_args.model_name_or_path) / 'config.json'
     if cfg.exists() and (mt := json.loads(cfg.read_text()).get('model_type')) not in MNTP_MODEL_TYPES:
         raise ConfigError(f'{cfg}: model_type={mt!r}: expected one of {list(MNTP_MODEL_TYPES)} (there is no bidirectional version of it)')
@@ -429,6 +431,7 @@ def _rows(raw, tok, mntp_args:MNTPArguments, text_column:str, max_length:int):
         if mntp_args.line_by_line: return raw.filter(lambda r: isinstance(r[text_column], str) and bool(r[text_column].strip()))
         return group_texts(raw, tok, max_length, text_column)
     if mntp_args.line_by_line: return raw.select(nonblank_rows(raw, text_column))
+    nonblank_rows(raw, text_column)                  # the column is there and holds text, as for line_by_line
     return group_texts(raw, tok, max_length, text_column)
 
 @holds_output_dir('bg2vec_mntp')   # one job per folder, from the first check to the last file
@@ -448,6 +451,10 @@ def train_mntp(model_args:ModelArguments, data_args:DataTrainingArguments, train
         if not isinstance(train_rows, IterableDataset) and len(train_rows) == 0:
             raise ConfigError(f'{source}: no training rows (blank text, or fewer than max_seq_length={max_length} tokens in all '
                               'with line_by_line false)')
+        batch = training_args.per_device_train_batch_size
+        if not isinstance(train_rows, IterableDataset) and len(train_rows) < batch:
+            unit = 'sentences' if mntp_args.line_by_line else f'blocks of {max_length} tokens'
+            raise ConfigError(f'{source}: only {len(train_rows)} training {unit}, fewer than one batch of {batch} (per_device_train_batch_size)')
     except ConfigError: raise
     except (ValueError, TypeError, FileNotFoundError, UnicodeDecodeError, RuntimeError, DatasetGenerationError) as e:
         why = str(e.__cause__ or e).strip().splitlines()[-1] if isinstance(e, DatasetGenerationError) else str(e)
@@ -485,7 +492,7 @@ def train_mntp(model_args:ModelArguments, data_args:DataTrainingArguments, train
                    line_by_line=mntp_args.line_by_line, max_seq_length=max_length, lora_r=mntp_args.lora_r,
                    steps=trainer.state.global_step, world_size=training_args.world_size,
                    eval_accuracy_before=before.get('eval_accuracy'), eval_accuracy_after=after.get('eval_accuracy'),
-                   eval_loss_before=before.get('eval_loss'), eval_loss_after=after.get('eval_loss'), metrics=metrics, curves=mntp_curves(trainer.state.log_history))
+                   eval_loss_before=before.get('eval_loss'), eval_loss_after=after.get('eval_loss'), weights=weight_fingerprints(out), metrics=metrics, curves=mntp_curves(trainer.state.log_history))
         write_atomic(out / 'bg2vec_mntp_run.json', json.dumps(run, indent=2, ensure_ascii=False))   # last: it vouches for the rest
         record_output_entries(out, 'bg2vec_mntp', since=existing)   # what it wrote, and nothing else
         acc = (f"; masked-token accuracy {before['eval_accuracy']:.1%} -> {after['eval_accuracy']:.1%}"

@@ -25,7 +25,7 @@ from .data import PairedDataset, PairedIterableDataset, load_raw_datasets
 from .loss import evaluate_pairs, load_loss, similarity_heatmap
 from .cached import PeakMemory, cached_step, embed_views
 from .model import Bg2Vec, compile_layers, dropout_views, initialize_peft, check_adapter_fits, weight_fingerprints
-from .backbones import check_backbone
+from .backbones import check_backbone, check_model_source
 
 # %% auto #0
 __all__ = ['RESULT_FIELDS', 'StopTrainingCallback', 'SimCSETrainer', 'plot_loss_curve', 'save_encoder', 'run_config', 'check_run',
@@ -195,19 +195,15 @@ def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, traini
         training_args.ddp_find_unused_parameters = False   # every LoRA weight takes part in every step: skip DDP's graph search
     resume_same_run(training_args, run_config(model_args, data_args, training_args, custom_args))
     check_output_dir(training_args, 'bg2vec_simcse')
+    try: check_model_source(model_args.model_name_or_path, model_args.max_seq_length)
+    except ValueError as e: raise ConfigError(str(e)) from None
     cfg = Path(model_args.model_name_or_path) / 'config.json'
-    positions = json.loads(cfg.read_text()).get('max_position_embeddings') if cfg.exists() else None
-    if positions and model_args.max_seq_length and model_args.max_seq_length > positions:
-        raise ConfigError(f'max_seq_length={model_args.max_seq_length}: expected at most {positions}, the positions {cfg} has')
     if model_args.bidirectional and cfg.exists():
         try: check_backbone(AutoConfig.from_pretrained(str(cfg.parent)))
         except (ValueError, OSError) as e: raise ConfigError(f'{cfg}: {e}') from None
     if model_args.peft_model_name_or_path:
         try: check_adapter_fits(model_args.model_name_or_path, model_args.peft_model_name_or_path)
         except ValueError as e: raise ConfigError(str(e)) from None
-    local = Path(model_args.model_name_or_path)
-    if not local.exists() and (local.is_absolute() or model_args.model_name_or_path.startswith('.') or len(local.parts) > 2):
-        raise ConfigError(f'model_name_or_path={model_args.model_name_or_path!r}: no such folder (and not a hub name, owner/model)')
 
 # %% ../nbs/14_training.ipynb #3d5e0638
 @holds_output_dir('bg2vec_simcse')   # one job per folder, from the first check to the last file
