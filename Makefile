@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.bg2vec-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# An activated virtualenv of another checkout must not leak in: IPython (which runs the notebooks) adds $VIRTUAL_ENV to sys.path.
+unexport VIRTUAL_ENV
 
 .PHONY: install test nbtest checks readme tiny demo bench docs docs-test clean
 
