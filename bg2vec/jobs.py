@@ -439,11 +439,11 @@ class OwnCheckpoints:
         try: return super().train(*args, **kwargs)
         finally: self.args.save_total_limit = self.checkpoint_limit
 
-    def _save_checkpoint(self, model, trial):
+    def _save_checkpoint(self, model, trial, *args, **kwargs):   # transformers 4.44 (the legacy set) also passes metrics
         out, name = Path(self._get_output_dir(trial=trial)), f'{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}'
         if self.is_world_process_zero(): record_output_entries(out, None, [name])   # first: a save cut short is still listed
         self.checkpoints_written = getattr(self, 'checkpoints_written', set()) | {name}
-        super()._save_checkpoint(model, trial)
+        super()._save_checkpoint(model, trial, *args, **kwargs)
         if self.args.should_save: self._keep_checkpoints(out)
 
     def _keep_checkpoints(self, out:Path):
