@@ -5,11 +5,12 @@
 # %% ../nbs/01_assets.ipynb #3372a052
 from __future__ import annotations
 
+import os
 from importlib.resources import files
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['asset_path', 'read_corpus', 'read_pairs']
+__all__ = ['asset_path', 'read_corpus', 'cache_dir', 'read_pairs']
 
 # %% ../nbs/01_assets.ipynb #c57b36f5
 def asset_path(name:str='') -> Path:
@@ -21,6 +22,11 @@ def read_corpus(path=None) -> list[str]:
     path = Path(path or asset_path('bg_corpus.txt'))
     return [l.strip() for l in path.read_text(encoding='utf-8').splitlines() if l.strip()]
 
+
+# %% ../nbs/01_assets.ipynb #dcc59622
+def cache_dir() -> Path:
+    "Where the embedded default is cached: `$BG2VEC_CACHE`, or `~/.cache/bg2vec`"
+    return Path(os.environ.get('BG2VEC_CACHE') or Path.home() / '.cache' / 'bg2vec')
 
 # %% ../nbs/01_assets.ipynb #576fa391
 def read_pairs(path=None) -> list[tuple[str, str]]:

@@ -5,7 +5,7 @@
 # %% ../nbs/25_embedded.ipynb #21d9f7bd
 from __future__ import annotations
 
-import argparse, hashlib, json, os
+import argparse, hashlib, json, os, shutil, tempfile
 from importlib.resources import files
 from pathlib import Path
 
@@ -34,11 +34,16 @@ def save_tiny_adapter(base_dir=None, # the tiny model's folder; default: `save_t
     out_dir = Path(out_dir) if out_dir else cache_dir() / f'tiny-mntp-{fp}'
 
     def build(tmp):
+        run_dir = Path(tempfile.mkdtemp(prefix='bg2vec-tiny-mntp-')) / 'run'   # the job never writes into the cache itself
         fields = dict(json.loads(config.read_text()), model_name_or_path=str(base_dir), dataset_name=None,
-                      train_file=str(corpus_path), output_dir=str(tmp), max_steps=recipe['mntp_steps'],
+                      train_file=str(corpus_path), output_dir=str(run_dir), max_steps=recipe['mntp_steps'],
                       stop_after_n_steps=recipe['mntp_steps'], mlm_probability=recipe['mntp_mask_prob'], lora_r=recipe['lora_r'],
                       seed=recipe['seed'], max_seq_length=recipe['max_length'], disable_tqdm=not progress)
-        with hf_bars(progress): train_mntp(*parse_mntp_config(fields))
+        try:
+            with hf_bars(progress): train_mntp(*parse_mntp_config(fields))
+            for p in run_dir.iterdir():
+                if p.is_file() and not p.name.startswith('.'): shutil.copy2(p, tmp / p.name)   # the adapter, its record, the tokenizer
+        finally: shutil.rmtree(run_dir.parent, ignore_errors=True)
         run = json.loads((tmp / 'bg2vec_mntp_run.json').read_text())
         info = dict(fingerprint=fp, recipe=recipe,
                     mntp_first_loss=run['eval_loss_before'], mntp_last_loss=run['eval_loss_after'],

@@ -15,6 +15,7 @@ import torch
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from .arguments import Bg2VecTrainingArguments, ConfigError
+from .assets import asset_path, cache_dir
 
 # %% auto #0
 __all__ = ['OUTPUT_MARKER', 'LOCK_FILE', 'CHECKPOINT_RECORD', 'NOT_RESULT_FIELDS', 'RESULT_FILES', 'EXPORT_FILES', 'EXIT_CODES',
@@ -55,6 +56,9 @@ def check_output_dir(training_args:Bg2VecTrainingArguments, job:str):
     "`ConfigError` unless `output_dir` is `job`'s to write: absent, empty, or holding the marker of an earlier run of it; not in use"
     out = Path(training_args.output_dir)
     if out.exists() and not out.is_dir(): raise ConfigError(f'output_dir {str(out)!r} is a file; expected a folder')
+    for kept, what in ((cache_dir(), "the embedded default's cache"), (asset_path(), "the package's bundled assets")):
+        if out.resolve() == kept.resolve() or kept.resolve() in out.resolve().parents:
+            raise ConfigError(f'output_dir {str(out)!r} is inside {what} ({kept}): the jobs never write there; choose another folder')
     if training_args.process_index == 0 and (holder := _in_use(out)): raise _busy(out, holder)   # named first, whatever else
     others = sorted(p.name for p in out.iterdir() if not _job_file(p.name)) if out.exists() else []
     if not (out / OUTPUT_MARKER).is_file():

@@ -13,12 +13,12 @@ import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import MistralConfig, MistralForCausalLM, PreTrainedTokenizerFast
 
-from .assets import asset_path, read_corpus
+from .assets import asset_path, cache_dir, read_corpus
 
 # %% auto #0
 __all__ = ['TINY_RECIPE', 'STAMP', 'TINY_ADAPTER', 'REBUILD_ADAPTER', 'TINY_BACKBONE_SIZES', 'TINY_BACKBONES', 'train_tokenizer',
-           'tiny_config', 'init_tiny_model', 'pretrain_causal_lm', 'hf_bars', 'cache_dir', 'recipe_fingerprint',
-           'read_stamp', 'file_digest', 'changed_files', 'build_atomically', 'save_tiny_model', 'tiny_adapter',
+           'tiny_config', 'init_tiny_model', 'pretrain_causal_lm', 'hf_bars', 'recipe_fingerprint', 'read_stamp',
+           'file_digest', 'changed_files', 'build_atomically', 'save_tiny_model', 'tiny_adapter',
            'tiny_backbone_config', 'save_tiny_backbone', 'main']
 
 # %% ../nbs/02_tiny.ipynb #0a95c8b9
@@ -117,10 +117,6 @@ def hf_bars(enable:bool):
         if was and not enable: hf_logging.enable_progress_bar()
 
 # %% ../nbs/02_tiny.ipynb #6499e5cf
-def cache_dir() -> Path:
-    "Where the embedded default is cached: `$BG2VEC_CACHE`, or `~/.cache/bg2vec`"
-    return Path(os.environ.get('BG2VEC_CACHE') or Path.home() / '.cache' / 'bg2vec')
-
 def recipe_fingerprint(recipe:dict, corpus_path:Path, kind:str) -> str:
     h = hashlib.sha256(json.dumps({**recipe, 'kind': kind}, sort_keys=True).encode())
     h.update(Path(corpus_path).read_bytes())
