@@ -219,7 +219,7 @@ def tiny_adapter(base_dir=None, # the tiny model's folder it will be merged into
     stamp, weights = read_stamp(path), path / 'adapter_model.safetensors'
     if stamp is None or not weights.is_file():
         raise FileNotFoundError(f'{path}: the shipped MNTP adapter or its stamp {STAMP} is missing; rebuild it with `{REBUILD_ADAPTER}`')
-    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    digest = file_digest(weights)
     if digest != stamp.get('sha256'):
         raise ValueError(f"{weights}: sha256 {digest[:16]}..., but its stamp says {str(stamp.get('sha256'))[:16]}...: "
                          f'the file was changed; rebuild it with `{REBUILD_ADAPTER}`')
