@@ -5,7 +5,7 @@
 # %% ../nbs/00_arguments.ipynb #2fafed86
 from __future__ import annotations
 
-import difflib, json, os, typing
+import difflib, json, math, os, re, typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Optional
@@ -14,8 +14,9 @@ from transformers import HfArgumentParser, TrainingArguments
 
 # %% auto #0
 __all__ = ['POOLING_MODES', 'RENAMED_FIELDS', 'REMOVED_FIELDS', 'ARGUMENT_CLASSES', 'ConfigError', 'require', 'ModelArguments',
-           'DataTrainingArguments', 'CustomArguments', 'Bg2VecTrainingArguments', 'rename_fields', 'simcse_parser',
-           'known_fields', 'check_training', 'check_arguments', 'read_overrides', 'read_config', 'parse_config']
+           'DataTrainingArguments', 'data_source', 'CustomArguments', 'Bg2VecTrainingArguments', 'rename_fields',
+           'simcse_parser', 'known_fields', 'check_numbers', 'check_training', 'check_arguments', 'read_overrides',
+           'read_config', 'parse_config']
 
 # %% ../nbs/00_arguments.ipynb #3be01bd1
 class ConfigError(ValueError):
@@ -79,6 +80,11 @@ class DataTrainingArguments:
         for name in ('max_train_samples', 'max_eval_samples'):
             v = getattr(self, name)
             if v is not None: require(v > 0, name, v, 'a positive number of rows')
+
+# %% ../nbs/00_arguments.ipynb #d4a7c1e2
+def data_source(data_args:DataTrainingArguments) -> str|None:
+    "What a run reads its text from, as its messages name it: the local file, or the hub dataset"
+    return data_args.train_file or data_args.dataset_file_path or data_args.dataset_name
 
 # %% ../nbs/00_arguments.ipynb #f4f0c2f6
 @dataclass
@@ -206,23 +212,41 @@ def _check_value(name:str, value, tp):
         require(False, name, value, ' or '.join(b.__name__ for b in base))
 
 # %% ../nbs/00_arguments.ipynb #1f4f8804
-def check_training(training_args):
+def check_numbers(*arg_objects):
+    "`ConfigError` for the first float field of `arg_objects` (dataclasses) that is NaN or infinite"
+    for obj in arg_objects:
+        for f in fields(obj):
+            v = getattr(obj, f.name)
+            if isinstance(v, float) and not math.isfinite(v): require(False, f.name, v, 'a finite number')
+
+def check_training(training_args,
+                   *other_args, # the run's other argument dataclasses: their floats must be finite too
+                  ):
     "Checks of `TrainingArguments`' numbers and of what the jobs support, before anything loads; raises `ConfigError`"
-    require(training_args.learning_rate > 0, 'learning_rate', training_args.learning_rate, 'a positive number')
-    require(training_args.gradient_accumulation_steps >= 1, 'gradient_accumulation_steps',
-            training_args.gradient_accumulation_steps, 'at least 1')
-    require(training_args.max_steps != 0, 'max_steps', training_args.max_steps, 'a positive number of steps, or -1 for epochs')
-    require(not training_args.deepspeed, 'deepspeed', training_args.deepspeed,
+    t = training_args
+    check_numbers(t, *other_args)
+    require(t.learning_rate > 0, 'learning_rate', t.learning_rate, 'a positive number')
+    require(t.gradient_accumulation_steps >= 1, 'gradient_accumulation_steps', t.gradient_accumulation_steps, 'at least 1')
+    require(t.max_steps != 0, 'max_steps', t.max_steps, 'a positive number of steps, or -1 for epochs')
+    for name in ('seed', 'data_seed'):
+        v = getattr(t, name, None)
+        if v is not None: require(0 <= v < 2**32, name, v, 'an integer 0 <= seed < 2**32 (numpy takes 32 bits)')
+    require(t.weight_decay >= 0, 'weight_decay', t.weight_decay, 'a number >= 0')
+    for name in ('adam_beta1', 'adam_beta2'): require(0 <= getattr(t, name) < 1, name, getattr(t, name), 'a number 0 <= beta < 1')
+    require(t.adam_epsilon > 0, 'adam_epsilon', t.adam_epsilon, 'a positive number')
+    require(t.max_grad_norm >= 0, 'max_grad_norm', t.max_grad_norm, 'a number >= 0 (0: no clipping)')
+    require(t.warmup_steps >= 0, 'warmup_steps', t.warmup_steps, 'a number >= 0 (below 1: a share of the steps)')
+    require(not t.deepspeed, 'deepspeed', t.deepspeed,
             'no DeepSpeed config: the job merges and saves the adapter on one process, which ZeRO-3 sharding breaks; use plain '
             'data parallelism (torchrun), where each GPU holds the frozen model and the small adapter')
-    fsdp = training_args.fsdp      # transformers 5 turns a transformers 4 option string into True; 4 keeps a list of options
+    fsdp = t.fsdp      # transformers 5 turns a transformers 4 option string into True; 4 keeps a list of options
     require(not fsdp, 'fsdp', ' '.join(map(str, fsdp)) if isinstance(fsdp, (list, tuple)) else fsdp,
             'no FSDP: the job merges and saves the adapter on one process; use plain data parallelism (torchrun)')
 
 # %% ../nbs/00_arguments.ipynb #bbd1bf31
 def check_arguments(model_args, data_args, training_args, custom_args):
     "`check_training`, and the checks across fields of a SimCSE run; raises `ConfigError`"
-    check_training(training_args)
+    check_training(training_args, model_args, data_args, custom_args)
     n = training_args.per_device_train_batch_size
     require(n * training_args.world_size >= 2, 'per_device_train_batch_size', n,
             f'at least 2 sentences per batch over {training_args.world_size} process(es): SimCSE needs at least 2 '
@@ -319,7 +343,9 @@ def parse_config(config:str|Path|dict|None=None, # a JSON file, or a dict of fie
         check(*args)
     except ValueError as e:      # a refused configuration leaves no trace in the process
         os.environ.clear(); os.environ.update(environ)
-        if isinstance(e, ConfigError):
-            raise ConfigError(str(e) if config is None or str(e).startswith('the command line') else f'{source}: {e}') from None
-        raise ConfigError(f'{source}: {str(e).strip().splitlines()[0]}') from None   # TrainingArguments' own checks
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        named = re.match(r'(\w+)=', msg)   # a value refused by name: blame the command line if the value came from there
+        if named and any(str(t).partition('=')[0] == f'--{named.group(1)}' for t in overrides): where = 'the command line'
+        else: where = None if config is None and isinstance(e, ConfigError) else source
+        raise ConfigError(msg if where is None or msg.startswith(('the command line', where)) else f'{where}: {msg}') from None
     return tuple(args)

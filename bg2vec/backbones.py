@@ -13,7 +13,7 @@ from transformers import AutoConfig, AutoModel
 # %% auto #0
 __all__ = ['BIDIRECTIONAL_MODEL_TYPES', 'VISION_LANGUAGE_TYPES', 'decoder_config', 'check_backbone', 'make_bidirectional',
            'is_causal_switch', 'dtype_kwarg', 'legacy_class', 'DecoderCheckpointing', 'load_decoder',
-           'check_model_source', 'backbone_attn_implementation']
+           'check_model_source', 'check_tokenizer', 'check_model_files', 'backbone_attn_implementation']
 
 # %% ../nbs/03_backbones.ipynb #0f08098c
 BIDIRECTIONAL_MODEL_TYPES = ('mistral', 'llama', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'gemma3_text')
@@ -119,6 +119,31 @@ def check_model_source(name_or_path:str, # the model a job will load: a folder, 
     positions = (data.get('text_config') or data).get('max_position_embeddings')   # a vision-language model: its decoder's
     if positions and max_seq_length and max_seq_length > positions:
         raise ValueError(f'max_seq_length={max_seq_length}: expected at most {positions}, the positions {cfg} has')
+
+# %% ../nbs/03_backbones.ipynb #5ab73531
+def check_tokenizer(folder) -> None:
+    "`ValueError` naming `folder` if its tokenizer does not load"
+    from transformers import AutoTokenizer
+    try: AutoTokenizer.from_pretrained(str(folder))
+    except Exception as e:   # tokenizers raises its own Exception type on a malformed tokenizer.json
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ValueError(f'{folder}: the tokenizer does not load ({why}); expected the tokenizer files of the model') from None
+
+def check_model_files(name_or_path:str, # the model a job will load: a folder, or a hub name
+                      max_seq_length:int|None=None, # the longest row the job will feed it
+                      bidirectional:bool=True, # the job makes it bidirectional: its type must be one this package can
+                     ):
+    "Before anything loads: `check_model_source`; for a folder, a supported `model_type` and a tokenizer that loads"
+    check_model_source(name_or_path, max_seq_length)
+    folder = Path(name_or_path)
+    if not (folder / 'config.json').is_file(): return   # a hub name: checked when it downloads
+    if bidirectional:
+        try: config = AutoConfig.from_pretrained(str(folder))
+        except (ValueError, OSError, KeyError) as e:
+            raise ValueError(f"{folder / 'config.json'}: {(str(e).strip().splitlines() or [repr(e)])[0]}") from None
+        try: check_backbone(config)
+        except ValueError as e: raise ValueError(f"{folder / 'config.json'}: {e}") from None
+    check_tokenizer(folder)
 
 # %% ../nbs/03_backbones.ipynb #28b6d6f6
 def backbone_attn_implementation(config, # the model's configuration

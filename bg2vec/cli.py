@@ -9,21 +9,22 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import torch
 import transformers
 from torch.distributed.elastic.multiprocessing.errors import record
 
 from . import tiny
 from .assets import asset_path
 from .arguments import ConfigError, DataTrainingArguments, ModelArguments, parse_config
-from .jobs import cpu_ranks, run_job
-from .mntp import check_mntp_run, parse_mntp_config, train_mntp
+from .jobs import cpu_ranks, holds_output_dir, run_job
+from .skeleton import checking_phase
+from .mntp import parse_mntp_config, train_mntp
+from .export import check_hub_push, export_encoder, push_encoder
 from .training import train_simcse
 
 # %% auto #0
 __all__ = ['EMBEDDED_MODEL', 'EMBEDDED_ADAPTER', 'EMBEDDED_CORPUS', 'EMBEDDED_PAIRS', 'USAGE', 'MNTP_USAGE',
            'resolve_embedded_data', 'resolve_embedded_model', 'resolve_embedded', 'config_path', 'shipped_configs',
-           'main', 'mntp_main']
+           'simcse_job', 'console_job', 'main', 'mntp_main']
 
 # %% ../nbs/30_cli.ipynb #c61741f6
 EMBEDDED_MODEL, EMBEDDED_ADAPTER, EMBEDDED_CORPUS, EMBEDDED_PAIRS = 'bg2vec-tiny', 'bg2vec-tiny-mntp', 'bg2vec-corpus', 'bg2vec-pairs'
@@ -72,21 +73,42 @@ def shipped_configs(mntp:bool) -> list[str]:
     from importlib.resources import files
     return sorted(p.stem for p in (Path(str(files('bg2vec'))) / 'configs').glob('*.json') if p.stem.endswith('-mntp') == mntp)
 
-@record
-def main(argv:list[str]|None=None):
-    "Console script: `bg2vec_simcse CONFIG.json [--field value ...]`"
+@holds_output_dir('bg2vec_simcse')   # the job's own hold, kept through the push
+def simcse_job(model_args, data_args, training_args, custom_args) -> dict:
+    "`train_simcse` as the console script runs it: the sentence-transformers export and the model card, then the push if asked"
+    push_to = None
+    if training_args.push_to_hub:   # checked now, not after hours of training; the encoder is pushed, not checkpoints
+        push_to = training_args.hub_model_id or Path(training_args.output_dir).name
+        with checking_phase(): check_hub_push(push_to, training_args.hub_token)
+        training_args.push_to_hub = False
+    metrics = train_simcse(model_args, data_args, training_args, custom_args,
+                           finish=lambda out, run: export_encoder(out, hub_model_id=push_to, run=run))   # before the record
+    if push_to and training_args.process_index == 0:
+        push_encoder(training_args.output_dir, push_to, token=training_args.hub_token, private=training_args.hub_private_repo)
+    return metrics
+
+def console_job(name:str, # the console script's name
+                usage:str, # its `--help` text, with `{configs}` for the shipped configurations
+                parse, # `parse_config` or `parse_mntp_config`
+                job, # the job: `simcse_job` or `train_mntp`
+                argv:list[str]|None=None):
+    "Both console scripts: `--help`, or parse `CONFIG.json [--field value ...]`, resolve the embedded names and run `job`"
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ('-h', '--help'):
-        print(USAGE.format(configs=', '.join(shipped_configs(mntp=False))))
-        return
+        print(usage.format(configs=', '.join(shipped_configs(mntp=name == 'bg2vec_mntp')))); return
     config, overrides = (argv[0], argv[1:]) if not argv[0].startswith('--') else (None, argv)
     overrides = cpu_ranks(overrides)
     transformers.logging.set_verbosity_warning()
     def work():
-        args = parse_config(config_path(config) if config else None, overrides)
+        args = parse(config_path(config) if config else None, overrides)   # every value checked: nothing built yet
         resolve_embedded(args[0], args[1])
-        train_simcse(*args)
-    run_job('bg2vec_simcse', work)   # exit status 2/3/4 with one line, or a traceback; teardown on every path
+        job(*args)
+    run_job(name, work)   # exit status 2/3/4 with one line, or a traceback; teardown on every path
+
+@record
+def main(argv:list[str]|None=None):
+    "Console script: `bg2vec_simcse CONFIG.json [--field value ...]`"
+    console_job('bg2vec_simcse', USAGE, parse_config, simcse_job, argv)
 
 # %% ../nbs/30_cli.ipynb #7dffcb0e
 if __name__ == '__main__': main()
@@ -106,14 +128,4 @@ as unsafe to load; 1 anything else (a bug: the traceback is kept).'''
 @record
 def mntp_main(argv:list[str]|None=None):
     "Console script: `bg2vec_mntp CONFIG.json [--field value ...]`; exit status as `bg2vec_simcse`'s (2, 3, 4; 1 with a traceback)"
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or argv[0] in ('-h', '--help'): print(MNTP_USAGE.format(configs=', '.join(shipped_configs(mntp=True)))); return
-    config, overrides = (argv[0], argv[1:]) if not argv[0].startswith('--') else (None, argv)
-    overrides = cpu_ranks(overrides)
-    transformers.logging.set_verbosity_warning()
-    def work():
-        args = parse_mntp_config(config_path(config) if config else None, overrides)
-        check_mntp_run(*args, resolve=False)       # before the embedded model is built or anything is loaded
-        resolve_embedded(args[0], args[1])
-        train_mntp(*args)
-    run_job('bg2vec_mntp', work)
+    console_job('bg2vec_mntp', MNTP_USAGE, parse_mntp_config, train_mntp, argv)

@@ -18,7 +18,7 @@ from .arguments import DataTrainingArguments, ModelArguments
 
 # %% auto #0
 __all__ = ['LLM2VEC_TEXT_DATASETS', 'check_data_file', 'split_validation', 'load_raw_datasets', 'DataSample', 'TrainSample',
-           'nonblank_rows', 'PairedDataset', 'PairedIterableDataset']
+           'nonblank_rows', 'PairedDataset', 'PairedIterableDataset', 'check_stream']
 
 # %% ../nbs/10_data.ipynb #048d30bb
 _BUILDERS = {'.txt': 'text', '.text': 'text', '.json': 'json', '.jsonl': 'json', '.csv': 'csv', '.parquet': 'parquet'}
@@ -165,3 +165,22 @@ class PairedIterableDataset(torch.utils.data.IterableDataset):
             if not isinstance(t, str) or not t.strip():
                 self.n_dropped += 1; continue
             yield TrainSample(texts=[t, t], label=1.0)
+
+# %% ../nbs/10_data.ipynb #c7e2a9d2
+def check_stream(data:IterableDataset, # a streamed split
+                 column:str='text', # the column the job reads
+                 need:int=1, # texts wanted: one batch
+                 limit:int=10_000, # rows read at most
+                ):
+    "Read `data`'s first rows until `need` non-blank texts of `column` are found; `ValueError`/`TypeError` naming what is wrong first"
+    seen = found = 0
+    for row in data:
+        seen += 1
+        if column not in row: raise ValueError(f"the data has no {column!r} column; columns found: {sorted(row)}")
+        t = row[column]
+        if t is not None and not isinstance(t, str): raise TypeError(f"column {column!r} holds {type(t).__name__} values; expected strings (text)")
+        found += bool(t and t.strip())
+        if found >= need: return
+        if seen >= limit: break
+    where = f'the first {seen} rows' if seen >= limit else f'all {seen} rows'
+    raise ValueError(f"only {found} non-blank texts in column {column!r} in {where} of the stream, fewer than one batch of {need}")

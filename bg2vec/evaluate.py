@@ -13,7 +13,7 @@ import torch.nn.functional as F
 import numpy as np
 
 from .assets import read_pairs
-from .loss import alignment, cos_sim, evaluate_pairs, retrieval_ranks, uniformity
+from .loss import cos_sim, evaluate_pairs, retrieval_ranks
 
 # %% auto #0
 __all__ = ['REPORT_KEYS', 'MTEB_BULGARIAN_TASKS', 'MTEB_INSTRUCTIONS', 'BG2VEC_URL', 'MTEB_LOCAL_TASKS', 'MTEB_SCORES',

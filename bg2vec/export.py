@@ -5,20 +5,20 @@
 # %% ../nbs/24_export.ipynb #adccbd2b
 from __future__ import annotations
 
-import argparse, json, os, shutil, sys
-from importlib.metadata import PackageNotFoundError, version
+import argparse, json, os, shutil, sys, warnings
 from pathlib import Path
 
 import torch
 
 from .jobs import own_folder, remove_entry, write_atomic
+from .model import RUN_RECORD, weight_fingerprints
 
 # %% auto #0
-__all__ = ['ST_MODULE_FILE', 'ST_POOLING', 'ST_MODULES', 'BASE_LICENCES', 'RUN_RECORD', 'EVALUATION', 'MTEB_SCORES', 'BG2VEC_URL',
-           'EVAL_KEYS', 'PUSH_IGNORE', 'encoder_settings', 'st_prompt', 'old_export', 'export_sentence_transformers',
-           'max_embedding_gap', 'describe_hardware', 'package_versions', 'run_card_fields', 'base_licence', 'hub_name',
-           'display_name', 'usage_snippets', 'recorded_scores', 'write_model_card', 'HubUnavailable', 'hub_offline',
-           'check_hub_push', 'push_encoder', 'main']
+__all__ = ['ST_MODULE_FILE', 'ST_POOLING', 'ST_MODULES', 'BASE_LICENCES', 'EVALUATION', 'MTEB_SCORES', 'BG2VEC_URL', 'EVAL_KEYS',
+           'PUSH_IGNORE', 'encoder_settings', 'st_prompt', 'old_export', 'export_sentence_transformers',
+           'max_embedding_gap', 'base_licence', 'hub_name', 'display_name', 'usage_snippets', 'recorded_scores',
+           'write_model_card', 'HubUnavailable', 'hub_offline', 'check_hub_push', 'push_encoder', 'export_encoder',
+           'main']
 
 # %% ../nbs/24_export.ipynb #e1ed5ade
 ST_MODULE_FILE = 'bg2vec_st_modules.py'   # the module that exports of bg2vec 0.1 shipped (it needed llm2vec); removed on export
@@ -131,54 +131,6 @@ def max_embedding_gap(st_model, # a `SentenceTransformer` loaded from an exporte
                              show_progress_bar=False)
     return (torch.as_tensor(ours).float().cpu() - theirs.float().cpu()).abs().max().item()
 
-# %% ../nbs/24_export.ipynb #c0055ab5
-def describe_hardware(world_size:int=1) -> str:
-    "What trained: the GPU model and how many processes, or the CPU"
-    if torch.cuda.is_available(): return f'{world_size} x {torch.cuda.get_device_name()}'
-    return f'CPU ({os.cpu_count()} cores)' + (f', {world_size} processes' if world_size > 1 else '')
-
-def package_versions(names=('bg2vec', 'torch', 'transformers', 'peft', 'accelerate', 'sentence-transformers')) -> dict:
-    "Installed versions of `names` (None where missing)"
-    def v(n):
-        try: return version(n)
-        except PackageNotFoundError: return None
-    return {n: v(n) for n in names}
-
-# %% ../nbs/24_export.ipynb #1719e62a
-def _value(v): return getattr(v, 'value', v)   # enums (scheduler, optimizer) as their names
-
-def run_card_fields(model_args, data_args, training_args, custom_args, # the four argument dataclasses of the run
-                    train_rows:int|None=None, # training rows after blank ones are dropped (None when streaming)
-                    lora_alpha:int|None=None, # the adapter's alpha; default 2 * lora_r, as train_simcse sets it
-                    language:str='bg', # language of the training data
-                   ) -> dict:
-    "The fields of a run record that a model card needs and the arguments hold: data, result-changing settings, hardware, versions"
-    source = data_args.train_file or data_args.dataset_file_path
-    world = training_args.world_size
-    data = dict(name=data_args.dataset_name or (Path(source).name if source else None), config=data_args.dataset_config_name,
-                text_column=data_args.text_column, rows=train_rows, max_train_samples=data_args.max_train_samples,
-                validation_split_percentage=data_args.validation_split_percentage, streaming=data_args.streaming,
-                language=language)
-    hp = dict(bidirectional=model_args.bidirectional, pooling_mode=model_args.pooling_mode, max_seq_length=model_args.max_seq_length,
-              torch_dtype=model_args.torch_dtype, attn_implementation=model_args.attn_implementation,
-              simcse_dropout=custom_args.simcse_dropout, lora_r=custom_args.lora_r,
-              lora_alpha=lora_alpha if lora_alpha is not None else 2 * custom_args.lora_r, lora_dropout=custom_args.lora_dropout,
-              loss_class=custom_args.loss_class, loss_scale=custom_args.loss_scale,
-              per_device_train_batch_size=training_args.per_device_train_batch_size,
-              gradient_accumulation_steps=training_args.gradient_accumulation_steps, world_size=world,
-              batch_size=training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps * world,
-              cached_mini_batch_size=custom_args.cached_mini_batch_size, length_chunk_size=custom_args.length_chunk_size,
-              learning_rate=training_args.learning_rate,
-              lr_scheduler_type=_value(training_args.lr_scheduler_type), warmup_steps=training_args.warmup_steps,
-              weight_decay=training_args.weight_decay, optim=_value(training_args.optim),
-              adam_beta1=training_args.adam_beta1, adam_beta2=training_args.adam_beta2, adam_epsilon=training_args.adam_epsilon,
-              max_grad_norm=training_args.max_grad_norm, max_steps=training_args.max_steps,
-              num_train_epochs=None if training_args.max_steps > 0 else training_args.num_train_epochs,   # max_steps wins
-              stop_after_n_steps=custom_args.stop_after_n_steps,
-              dataloader_drop_last=training_args.dataloader_drop_last, bf16=training_args.bf16, fp16=training_args.fp16,
-              seed=training_args.seed)
-    return {'data': data, 'hyperparameters': hp, 'hardware': describe_hardware(world), 'versions': package_versions()}
-
 # %% ../nbs/24_export.ipynb #1c2fd396
 BASE_LICENCES = {'INSAIT-Institute/BgGPT-7B-Instruct-v0.2': 'apache-2.0', 'mistralai/Mistral-7B-v0.1': 'apache-2.0',
                  'mistralai/Mistral-7B-Instruct-v0.2': 'apache-2.0'}
@@ -216,7 +168,7 @@ embeddings = encoder.encode({texts})
 queries = encoder.encode([['Намери изречение, което отговаря на въпроса:', 'Коя е столицата на България?']])"""}
 
 # %% ../nbs/24_export.ipynb #952f49c4
-RUN_RECORD, EVALUATION, MTEB_SCORES = 'bg2vec_run.json', 'evaluation.json', 'mteb.json'
+EVALUATION, MTEB_SCORES = 'evaluation.json', 'mteb.json'   # beside the run record (`RUN_RECORD`, the model lesson)
 BG2VEC_URL = 'https://github.com/bg2vec/bg2vec'
 EVAL_KEYS = ('accuracy@1', 'mrr', 'pos_cos', 'neg_cos', 'alignment', 'uniformity')
 
@@ -266,14 +218,14 @@ def _mteb_section(scores:dict|None) -> str:
 def write_model_card(output_dir, # an encoder folder with a run record (`bg2vec_run.json`)
                      hub_model_id:str|None=None, # the repository the card's snippets load; default: the folder
                      evaluation=None, # an `evaluate` JSON file; default: `output_dir/evaluation.json` (quoted if made for these weights)
+                     run:dict|None=None, # the run record; default: read from `output_dir` (the job passes it before writing it)
                     ) -> Path:
     "Write `README.md` into `output_dir`: hub metadata, the run, its evaluation, how to load it, the licence"
     from huggingface_hub import ModelCardData
     d = Path(output_dir); cfg = encoder_settings(d)
-    if not (d / RUN_RECORD).is_file():
+    if run is None and not (d / RUN_RECORD).is_file():
         raise FileNotFoundError(f'{d}: no {RUN_RECORD}; a model card is written from the record of a bg2vec_simcse run')
-    run = json.loads((d / RUN_RECORD).read_text(encoding='utf-8'))
-    from bg2vec.model import weight_fingerprints
+    if run is None: run = json.loads((d / RUN_RECORD).read_text(encoding='utf-8'))
     weights = run.get('weights') or weight_fingerprints(d)   # what the card describes: the record's weights (or, before records had them, the folder's)
     results, mteb_scores, left_out = recorded_scores(d, weights, evaluation)   # only scores recorded for those weights, by hash
     model_cfg = json.loads((d / 'config.json').read_text())
@@ -390,6 +342,18 @@ def push_encoder(output_dir, # an exported encoder folder with its card
                              commit_message=commit_message, ignore_patterns=PUSH_IGNORE)
 
 # %% ../nbs/24_export.ipynb #06b4454e
+def export_encoder(output_dir, # an encoder folder (`save_encoder`, `bg2vec_simcse`)
+                   hub_model_id:str|None=None, # the repository the card names
+                   run:dict|None=None, # the run record; default: `output_dir`'s, if it has one
+                  ) -> list[str]:
+    "The sentence-transformers files (mean or last-token pooling) and, with a run record, the model card; the names written"
+    d = Path(output_dir)
+    mode = encoder_settings(d).get('pooling_mode', 'mean')
+    if mode in ST_POOLING: written = export_sentence_transformers(d)
+    else: warnings.warn(f'pooling_mode={mode!r}: no sentence-transformers export (it supports {sorted(ST_POOLING)})'); written = []
+    if run is not None or (d / RUN_RECORD).is_file(): written.append(write_model_card(d, hub_model_id, run=run).name)
+    return written
+
 def main(argv=None):
     "Make an encoder folder a sentence-transformers folder (and, with a run record, write its model card); optionally push it"
     p = argparse.ArgumentParser(prog='python -m bg2vec.export', description=main.__doc__)
@@ -402,8 +366,8 @@ def main(argv=None):
     d = Path(a.output_dir)
     try:
         if a.push: check_hub_push(a.hub_model_id)
-        written = export_sentence_transformers(d)
-        if (d / RUN_RECORD).is_file(): written.append(write_model_card(d, a.hub_model_id).name)
+        if encoder_settings(d).get('pooling_mode', 'mean') not in ST_POOLING: export_sentence_transformers(d)   # its one-line refusal
+        written = export_encoder(d, a.hub_model_id)
     except (OSError, ValueError, HubUnavailable) as e: sys.exit(f'error: {e}')
     for name in written: print(f'wrote {d / name}')
     if not (d / RUN_RECORD).is_file(): print(f'no {RUN_RECORD} in {d}: no model card written')

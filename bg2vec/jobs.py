@@ -496,8 +496,6 @@ def end_process_group(barrier:bool=True):
     finally: dist.destroy_process_group()
 
 # %% ../nbs/04_jobs.ipynb #ba028a8a
-import sys
-
 EXIT_CODES = {'ConfigError': 2, 'NonFiniteLoss': 3, 'UnsafeCheckpoint': 4}
 
 def cpu_ranks(overrides:list[str]) -> list[str]:

@@ -79,7 +79,6 @@ def head_bytes_per_masked_token(config) -> float:
     if key in _MEASURED: return _MEASURED[key]
     small = dict(num_hidden_layers=1, hidden_size=64, intermediate_size=64, num_attention_heads=1, num_key_value_heads=1, head_dim=64)
     cfg = _resized(config, **small)
-    from transformers import AutoModelForCausalLM
     make_bidirectional(cfg)
     with _default_dtype(torch.bfloat16): model = MNTPModel(AutoModelForCausalLM.from_config(cfg, attn_implementation='eager'))
     model.model.requires_grad_(False); model.lm_head.requires_grad_(True)
@@ -106,7 +105,6 @@ def estimate_training_memory(config, # the real model's configuration (a vision-
                              head_chunk_rows:int|None=None, # MNTP: masked rows per chunk of the head; default: the MNTP job's
                             ) -> dict:
     "An estimate, in GiB, of the peak GPU memory of one training step and its parts (bf16 weights, float32 adapter and Adam)"
-    from transformers import AutoModelForCausalLM
     config, gib = decoder_config(config), 2 ** 30
     with torch.device('meta'):   # the body, and for MNTP the LM head too (once, where it is tied to the embeddings)
         n_params = sum(p.numel() for p in (AutoModelForCausalLM if masked_share else AutoModel).from_config(config).parameters())

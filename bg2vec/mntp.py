@@ -5,8 +5,8 @@
 # %% ../nbs/21_mntp.ipynb #cad4059f
 from __future__ import annotations
 
-import copy, io, json, os, shutil, tempfile
-from dataclasses import dataclass, field, fields
+import copy, os, shutil, tempfile
+from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 from typing import Optional
@@ -15,29 +15,27 @@ import torch
 import torch.nn.functional as F
 from peft import PeftModel
 from torch.utils.checkpoint import checkpoint
-from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, DataCollatorForLanguageModeling, HfArgumentParser, PreTrainedTokenizerBase,
-                          Trainer, TrainerCallback, TrainingArguments, set_seed)
+from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, DataCollatorForLanguageModeling, HfArgumentParser,
+                          PreTrainedTokenizerBase, TrainingArguments, set_seed)
 from transformers.utils import ModelOutput
-
-from .arguments import Bg2VecTrainingArguments, ConfigError, DataTrainingArguments, ModelArguments, check_training, parse_config
 from datasets import IterableDataset
-from datasets.exceptions import DatasetGenerationError
-from torch.distributed.elastic.multiprocessing.errors import record
-from .jobs import (OwnCheckpoints, SafeCheckpointLoads, check_finite, check_output_dir, claim_output_dir,
-                         holds_output_dir, output_entries, record_output_entries, run_settings,
-                         save_training_args, write_atomic)
-from .jobs import NOT_RESULT_FIELDS, clear_results, own_folder, result_fields, resume_same_run
-from .data import load_raw_datasets, nonblank_rows
-from .backbones import (BIDIRECTIONAL_MODEL_TYPES, DecoderCheckpointing, VISION_LANGUAGE_TYPES, backbone_attn_implementation, dtype_kwarg, is_causal_switch,
-                              legacy_class, make_bidirectional, check_model_source)
+
+from .arguments import (Bg2VecTrainingArguments, DataTrainingArguments, ModelArguments, check_training,
+                              data_source, parse_config, require)
+from .jobs import NOT_RESULT_FIELDS, check_output_dir, holds_output_dir, result_fields, resume_same_run, run_settings
+from .skeleton import JobTrainer, StopTrainingCallback, checking_phase, start_job, write_figures, write_run_record, writing_results
+from .data import check_stream, load_raw_datasets, nonblank_rows
+from .backbones import (BIDIRECTIONAL_MODEL_TYPES, DecoderCheckpointing, VISION_LANGUAGE_TYPES, backbone_attn_implementation,
+                              check_model_files, dtype_kwarg, is_causal_switch, legacy_class, make_bidirectional)
 from .model import initialize_peft, resolve_attn_implementation, resolve_dtype, weight_fingerprints
 
 # %% auto #0
-__all__ = ['MASK_TOKEN_TYPES', 'MNTP_MODEL_TYPES', 'CURVE_KEYS', 'MNTP_ARGUMENT_CLASSES', 'MNTP_RESULT_FIELDS', 'mntp_tokenizer',
-           'MNTPCollator', 'group_texts', 'MNTPOutput', 'MNTPModel', 'soft_cap', 'masked_lm_loss', 'load_mntp_model',
-           'add_lora', 'masked_token_accuracy', 'top_guesses', 'StopAfterSteps', 'MNTPTrainer', 'save_adapter',
-           'mntp_curves', 'plot_mntp_curves', 'MNTPArguments', 'mntp_parser', 'parse_mntp_config', 'mntp_run_config',
-           'check_mntp_run', 'train_mntp']
+__all__ = ['MASK_TOKEN_TYPES', 'MNTP_MODEL_TYPES', 'CURVE_KEYS', 'MNTP_ARGUMENT_CLASSES', 'MNTP_RESULT_FIELDS', 'MNTP_RUN_RECORD',
+           'mntp_tokenizer', 'MNTPCollator', 'group_texts', 'MNTPOutput', 'MNTPModel', 'soft_cap', 'masked_lm_loss',
+           'load_mntp_model', 'add_lora', 'masked_token_accuracy', 'top_guesses', 'MNTPTrainer', 'save_adapter',
+           'mntp_curves', 'plot_mntp_curves', 'MNTPArguments', 'mntp_parser', 'check_mntp_arguments',
+           'parse_mntp_config', 'mntp_run_config', 'check_mntp_run', 'mntp_data', 'mntp_trainer', 'train_and_evaluate',
+           'mntp_run_record', 'train_mntp']
 
 # %% ../nbs/21_mntp.ipynb #355adbae
 MASK_TOKEN_TYPES = ('blank', 'eos', 'mask')
@@ -245,20 +243,11 @@ def top_guesses(model, tokenizer, batch:dict, row:int=0, k:int=3) -> list[tuple]
     return out
 
 # %% ../nbs/21_mntp.ipynb #9ccf34b8
-class StopAfterSteps(TrainerCallback):
-    "Stop training after `n` optimiser steps (`run_mntp.py`'s `stop_after_n_steps`: the learning-rate schedule is not shortened)"
-    def __init__(self, n:int): self.n = n
-    def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step >= self.n: control.should_training_stop = True
-
-class MNTPTrainer(SafeCheckpointLoads, OwnCheckpoints, Trainer):
+class MNTPTrainer(JobTrainer):
     "`Trainer` for masked next-token prediction on an `MNTPModel` with a LoRA adapter; logs masked-token accuracy"
-    loss_is_scaled_for_ga = False   # the loss is a mean over the micro-batch's masked tokens: divide it by the accumulation steps
+    saved = 'the adapter'   # what a NaN loss leaves unsaved
 
     def __init__(self, *args, **kwargs):
-        targs = kwargs.get('args') or (args[1] if len(args) > 1 else None)
-        if targs is not None and targs.gradient_checkpointing and not targs.gradient_checkpointing_kwargs:
-            targs.gradient_checkpointing_kwargs = {'use_reentrant': False}   # reentrant checkpointing fails under LoRA
         super().__init__(*args, **kwargs)
         self.counts = {'train': torch.zeros(2), 'eval': torch.zeros(2)}   # (correct, masked) since the last log
 
@@ -281,11 +270,6 @@ class MNTPTrainer(SafeCheckpointLoads, OwnCheckpoints, Trainer):
             torch.manual_seed(self.args.seed)
             return super().evaluate(*args, **kwargs)
 
-    def prediction_step(self, model, inputs, prediction_loss_only:bool, ignore_keys=None):
-        inputs = self._prepare_inputs(self._masked(inputs))
-        with torch.no_grad(), self.compute_loss_context_manager(): loss = self.compute_loss(model, inputs)
-        return loss.detach(), None, None
-
     def log(self, logs:dict, *args, **kwargs):
         for key, split in (('loss', 'train'), ('eval_loss', 'eval')):
             if key not in logs: continue
@@ -294,26 +278,14 @@ class MNTPTrainer(SafeCheckpointLoads, OwnCheckpoints, Trainer):
             self.counts[split] = torch.zeros(2)
         super().log(logs, *args, **kwargs)
 
-    def training_step(self, model, inputs, *args, **kwargs):
-        loss = super().training_step(model, self._masked(inputs), *args, **kwargs)   # masks drawn from the state a checkpoint keeps
-        check_finite(loss, self.state.global_step + 1, self.args.output_dir, 'the adapter')   # on every rank, before the update
-        return loss
-
-    def _save(self, output_dir:str|None=None, state_dict=None):
-        output_dir = output_dir or self.args.output_dir
-        if Path(output_dir).parent == Path(self.args.output_dir): own_folder(output_dir, clear_links=True)   # a checkpoint: no links in it
-        os.makedirs(output_dir, exist_ok=True)
+    # the skeleton's hooks
+    def step(self, model, inputs, *args, **kwargs):
+        return super().step(model, self._masked(inputs), *args, **kwargs)   # masks drawn from the state a checkpoint keeps
+    def eval_batch(self, inputs): return self._masked(inputs)
+    def adapter_body(self, model): return model.get_model_for_peft()   # the adapter sits on the bidirectional body
+    def save_weights(self, output_dir:str):
         self.accelerator.unwrap_model(self.model).save_peft_model(output_dir)
         if self.processing_class is not None: self.processing_class.save_pretrained(output_dir)
-        save_training_args(self.args, output_dir, getattr(self, 'run_config', None))   # hub token blanked; the run's settings
-
-    def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
-        "Resume the adapter on the bidirectional body (`Trainer` looks for the weights of the whole model)"
-        from peft import set_peft_model_state_dict
-        from safetensors.torch import load_file
-        body = self.accelerator.unwrap_model(model if model is not None else self.model).get_model_for_peft()
-        res = set_peft_model_state_dict(body, load_file(str(Path(resume_from_checkpoint) / 'adapter_model.safetensors')))
-        if getattr(res, 'unexpected_keys', None): raise ValueError(f'{resume_from_checkpoint}: unexpected weights {res.unexpected_keys[:5]}')
 
 # %% ../nbs/21_mntp.ipynb #48a9eb32
 def save_adapter(model, # an `MNTPModel` with a LoRA adapter on its body, or that `PeftModel` itself
@@ -371,6 +343,15 @@ class MNTPArguments:
     stop_after_n_steps: Optional[int] = field(default=10000, metadata={
         'help': 'Stop training after this many steps (the learning-rate schedule still follows max_steps or the epochs)'})
 
+    def __post_init__(self):
+        require(0 < self.mlm_probability < 1, 'mlm_probability', self.mlm_probability, 'a share 0 < p < 1 of the tokens')
+        require(self.mask_token_type in MASK_TOKEN_TYPES, 'mask_token_type', self.mask_token_type, f'one of {list(MASK_TOKEN_TYPES)}')
+        require(self.data_collator_type in ('default', 'all_mask'), 'data_collator_type', self.data_collator_type, "'default' or 'all_mask'")
+        require(self.lora_r >= 1, 'lora_r', self.lora_r, 'a rank of at least 1')
+        require(0 <= self.lora_dropout < 1, 'lora_dropout', self.lora_dropout, 'a dropout probability, 0 <= p < 1')
+        if self.stop_after_n_steps is not None:
+            require(self.stop_after_n_steps >= 1, 'stop_after_n_steps', self.stop_after_n_steps, 'a positive number of steps, or unset')
+
 MNTP_ARGUMENT_CLASSES = (ModelArguments, DataTrainingArguments, Bg2VecTrainingArguments, MNTPArguments)
 
 def mntp_parser() -> HfArgumentParser:
@@ -378,123 +359,126 @@ def mntp_parser() -> HfArgumentParser:
     return HfArgumentParser(MNTP_ARGUMENT_CLASSES)
 
 # %% ../nbs/21_mntp.ipynb #5bfbbc55
+def check_mntp_arguments(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:TrainingArguments,
+                         mntp_args:MNTPArguments):
+    "`check_training`, and the checks across fields of an MNTP run; raises `ConfigError`"
+    check_training(training_args, model_args, data_args, mntp_args)
+    require(bool(model_args.model_name_or_path), 'model_name_or_path', model_args.model_name_or_path, 'a hub name or a folder of the base model')
+    require(not model_args.peft_model_name_or_path, 'peft_model_name_or_path', model_args.peft_model_name_or_path,
+            'unset: MNTP trains a new adapter on the base model')
+    require(model_args.bidirectional, 'bidirectional', model_args.bidirectional, 'true: MNTP adapts the bidirectional model')
+    if model_args.max_seq_length is not None:
+        require(model_args.max_seq_length >= 2, 'max_seq_length', model_args.max_seq_length, 'at least 2 tokens (a token and the one before it)')
+    if data_args.streaming:
+        require(training_args.max_steps > 0, 'max_steps', training_args.max_steps,
+                'a positive number of steps with streaming true (a stream has no length to make epochs of)')
+
 def parse_mntp_config(config:str|Path|dict|None=None, # a JSON file, or a dict of fields
                       overrides:list[str]=(), # command-line style overrides, e.g. ['--lora_r', '4']
                      ) -> tuple:
-    "Parse `config` and `overrides` into (model, data, training, MNTP) arguments: `parse_config` with the MNTP classes"
-    return parse_config(config, overrides, classes=MNTP_ARGUMENT_CLASSES, check=lambda m, d, t, n: check_training(t))
+    "Parse and check `config` and `overrides` into (model, data, training, MNTP) arguments: `parse_config` with the MNTP classes"
+    return parse_config(config, overrides, classes=MNTP_ARGUMENT_CLASSES, check=check_mntp_arguments)
 
 # %% ../nbs/21_mntp.ipynb #42d72952
 MNTP_RESULT_FIELDS = result_fields(NOT_RESULT_FIELDS | {'pooling_mode', 'eval_pairs_file'},   # read by the SimCSE job only
                                    model=ModelArguments, data=DataTrainingArguments, training=Bg2VecTrainingArguments, mntp=MNTPArguments)
+MNTP_RUN_RECORD = 'bg2vec_mntp_run.json'
 
 def mntp_run_config(model_args, data_args, training_args, mntp_args) -> dict:
     "The settings that change what an MNTP run computes: what a checkpoint must share with the run that resumes it"
     return run_settings(MNTP_RESULT_FIELDS, training_args, model=model_args, data=data_args, training=training_args, mntp=mntp_args)
 
 def check_mntp_run(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:TrainingArguments,
-                   mntp_args:MNTPArguments,
-                   resolve:bool=True, # resolve `resume_from_checkpoint` (False before the embedded names are resolved to paths)
-                  ):
-    "Raise `ConfigError` for mistakes that can be found without loading the model; resolve `resume_from_checkpoint`"
-    def bad(name, value, expected): raise ConfigError(f'{name}={value!r}: expected {expected}')
-    if not model_args.model_name_or_path: bad('model_name_or_path', None, 'a hub name or a folder of the base model')
-    if model_args.peft_model_name_or_path:
-        bad('peft_model_name_or_path', model_args.peft_model_name_or_path, 'unset: MNTP trains a new adapter on the base model')
-    if not model_args.bidirectional: bad('bidirectional', False, 'true: MNTP adapts the bidirectional model')
-    if not 0 < mntp_args.mlm_probability < 1: bad('mlm_probability', mntp_args.mlm_probability, 'a share 0 < p < 1 of the tokens')
-    if mntp_args.mask_token_type not in MASK_TOKEN_TYPES: bad('mask_token_type', mntp_args.mask_token_type, f'one of {list(MASK_TOKEN_TYPES)}')
-    if mntp_args.data_collator_type not in ('default', 'all_mask'):
-        bad('data_collator_type', mntp_args.data_collator_type, "'default' or 'all_mask'")
-    if mntp_args.lora_r < 1: bad('lora_r', mntp_args.lora_r, 'a rank of at least 1')
-    if not 0 <= mntp_args.lora_dropout < 1: bad('lora_dropout', mntp_args.lora_dropout, '0 <= p < 1')
-    if mntp_args.stop_after_n_steps is not None and mntp_args.stop_after_n_steps < 1:
-        bad('stop_after_n_steps', mntp_args.stop_after_n_steps, 'a positive number of steps, or unset')
-    if model_args.max_seq_length is not None and model_args.max_seq_length < 2:
-        bad('max_seq_length', model_args.max_seq_length, 'at least 2 tokens (a token and the one before it)')
-    if data_args.streaming and training_args.max_steps <= 0:
-        bad('max_steps', training_args.max_steps, 'a positive number of steps with streaming true (a stream has no length to make epochs of)')
-    if resolve: resume_same_run(training_args, mntp_run_config(model_args, data_args, training_args, mntp_args))
-    check_output_dir(training_args, 'bg2vec_mntp')
-    try: check_model_source(model_args.model_name_or_path, model_args.max_seq_length)
-    except ValueError as e: raise ConfigError(str(e)) from None
-    cfg = Path(model_args.model_name_or_path) / 'config.json'
-    if cfg.exists() and (mt := json.loads(cfg.read_text()).get('model_type')) not in MNTP_MODEL_TYPES:
-        raise ConfigError(f'{cfg}: model_type={mt!r}: expected one of {list(MNTP_MODEL_TYPES)} (there is no bidirectional version of it)')
+                   mntp_args:MNTPArguments):
+    "What the argument checks cannot see: the folders and the model a run will use; resolves `resume_from_checkpoint`"
     if not torch.cuda.is_available(): training_args.dataloader_pin_memory = False
+    resume_same_run(training_args, mntp_run_config(model_args, data_args, training_args, mntp_args))
+    check_output_dir(training_args, 'bg2vec_mntp')
+    check_model_files(model_args.model_name_or_path, model_args.max_seq_length)
 
 # %% ../nbs/21_mntp.ipynb #2d0c74dd
-def _rows(raw, tok, mntp_args:MNTPArguments, text_column:str, max_length:int):
+def _rows(raw, tok, mntp_args:MNTPArguments, text_column:str, max_length:int, need:int=1):
     "The rows MNTP trains on: non-blank sentences (`line_by_line`) or blocks of `max_length` tokens; lazily when streaming"
     if raw is None: return None
-    if isinstance(raw, IterableDataset):   # streaming: the same rows, made as they are read
+    if isinstance(raw, IterableDataset):   # streaming: the same rows, made as they are read; the first ones checked now
+        check_stream(raw, text_column, need=need)
         if mntp_args.line_by_line: return raw.filter(lambda r: isinstance(r[text_column], str) and bool(r[text_column].strip()))
         return group_texts(raw, tok, max_length, text_column)
     if mntp_args.line_by_line: return raw.select(nonblank_rows(raw, text_column))
     nonblank_rows(raw, text_column)                  # the column is there and holds text, as for line_by_line
     return group_texts(raw, tok, max_length, text_column)
 
+def mntp_data(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:TrainingArguments,
+              mntp_args:MNTPArguments, tokenizer) -> dict:
+    "The training and validation rows, and their length; `ValueError` on fewer rows than one batch"
+    raw, batch = load_raw_datasets(data_args, model_args), training_args.per_device_train_batch_size
+    max_length = model_args.max_seq_length or min(tokenizer.model_max_length, 1024)
+    train = _rows(raw['train'], tokenizer, mntp_args, data_args.text_column, max_length, need=batch)
+    valid = _rows(raw['validation'], tokenizer, mntp_args, data_args.text_column, max_length) \
+        if training_args.do_eval and 'validation' in raw else None
+    if not isinstance(train, IterableDataset) and len(train) < batch:
+        unit = 'sentences' if mntp_args.line_by_line else f'blocks of {max_length} tokens'
+        raise ValueError(f'only {len(train)} training {unit}, fewer than one batch of {batch} (per_device_train_batch_size)'
+                         + ('' if len(train) else ': blank text, or fewer tokens in all than max_seq_length with line_by_line false'))
+    return dict(train=train, eval=valid, max_length=max_length)
+
+# %% ../nbs/21_mntp.ipynb #2d0c74e0
+def mntp_trainer(model:MNTPModel, tokenizer, data:dict, training_args:TrainingArguments, mntp_args:MNTPArguments,
+                 text_column:str='text', run_config:dict|None=None) -> MNTPTrainer:
+    "`MNTPTrainer` with the masking collator on `mntp_data`'s rows, and the stop after `stop_after_n_steps`"
+    collator = MNTPCollator(tokenizer, mlm_probability=mntp_args.mlm_probability, all_mask=mntp_args.data_collator_type == 'all_mask',
+                            max_length=data['max_length'], text_column=text_column, defer_masking=True)
+    trainer = MNTPTrainer(model=model, args=training_args, train_dataset=data['train'], eval_dataset=data['eval'],
+                          data_collator=collator, processing_class=tokenizer, run_config=run_config)
+    if mntp_args.stop_after_n_steps is not None: trainer.add_callback(StopTrainingCallback(mntp_args.stop_after_n_steps))
+    return trainer
+
+def train_and_evaluate(trainer:MNTPTrainer) -> tuple[dict, dict, dict]:
+    "Evaluate, train (or resume), evaluate again unless the last log did at the last step: (before, after, metrics)"
+    before = trainer.evaluate() if trainer.eval_dataset is not None else {}
+    result = trainer.train(resume_from_checkpoint=trainer.args.resume_from_checkpoint)
+    history = trainer.state.log_history
+    if before: history.insert(0, {**before, 'step': 0})   # train() starts a fresh history
+    last = next((h for h in reversed(history) if 'eval_loss' in h), None)
+    after = {} if trainer.eval_dataset is None else last if last and last['step'] == trainer.state.global_step else trainer.evaluate()
+    return before, after, {**result.metrics, **{k: v for k, v in after.items() if k.startswith('eval_')}}
+
+def mntp_run_record(model_args, mntp_args, training_args, trainer:MNTPTrainer, max_length:int, before:dict, after:dict,
+                    metrics:dict) -> dict:
+    "What `bg2vec_mntp_run.json` says of a finished run: the masking, the adapter, the steps, the accuracy before and after, the curves"
+    tok = trainer.processing_class
+    return dict(model_name_or_path=model_args.model_name_or_path, mask_token=tok.mask_token, mask_token_id=tok.mask_token_id,
+                mlm_probability=mntp_args.mlm_probability, data_collator_type=mntp_args.data_collator_type,
+                line_by_line=mntp_args.line_by_line, max_seq_length=max_length, lora_r=mntp_args.lora_r,
+                steps=trainer.state.global_step, world_size=training_args.world_size,
+                eval_accuracy_before=before.get('eval_accuracy'), eval_accuracy_after=after.get('eval_accuracy'),
+                eval_loss_before=before.get('eval_loss'), eval_loss_after=after.get('eval_loss'), metrics=metrics,
+                curves=mntp_curves(trainer.state.log_history))
+
+# %% ../nbs/21_mntp.ipynb #2d0c74e1
 @holds_output_dir('bg2vec_mntp')   # one job per folder, from the first check to the last file
 def train_mntp(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:TrainingArguments,
                mntp_args:MNTPArguments) -> dict:
-    "The whole MNTP job: check, load, train (or resume), save the LoRA adapter, its figures and a run record; returns the metrics"
-    source = data_args.train_file or data_args.dataset_file_path or data_args.dataset_name
-    try:   # the checking phase: every mistake found here is a ConfigError (exit 2), anything later keeps its traceback
-        check_mntp_run(model_args, data_args, training_args, mntp_args)
-        raw = load_raw_datasets(data_args, model_args)
+    "The whole MNTP job: check, load, train (or resume), write the LoRA adapter, its figures and a run record; returns the metrics"
+    with checking_phase(): check_mntp_run(model_args, data_args, training_args, mntp_args)
+    with checking_phase(model_args.model_name_or_path):
         tok = mntp_tokenizer(AutoTokenizer.from_pretrained(model_args.model_name_or_path, cache_dir=model_args.cache_dir),
                              mntp_args.mask_token_type)
-        max_length = model_args.max_seq_length or min(tok.model_max_length, 1024)
-        train_rows = _rows(raw['train'], tok, mntp_args, data_args.text_column, max_length)
-        eval_rows = _rows(raw['validation'], tok, mntp_args, data_args.text_column, max_length) \
-            if training_args.do_eval and 'validation' in raw else None
-        if not isinstance(train_rows, IterableDataset) and len(train_rows) == 0:
-            raise ConfigError(f'{source}: no training rows (blank text, or fewer than max_seq_length={max_length} tokens in all '
-                              'with line_by_line false)')
-        batch = training_args.per_device_train_batch_size
-        if not isinstance(train_rows, IterableDataset) and len(train_rows) < batch:
-            unit = 'sentences' if mntp_args.line_by_line else f'blocks of {max_length} tokens'
-            raise ConfigError(f'{source}: only {len(train_rows)} training {unit}, fewer than one batch of {batch} (per_device_train_batch_size)')
-    except ConfigError: raise
-    except (ValueError, TypeError, FileNotFoundError, UnicodeDecodeError, RuntimeError, DatasetGenerationError) as e:
-        why = str(e.__cause__ or e).strip().splitlines()[-1] if isinstance(e, DatasetGenerationError) else str(e)
-        raise ConfigError(why if not source or str(source) in why else f'{source}: {why}') from e   # the data: name the source
-    cfg = mntp_run_config(model_args, data_args, training_args, mntp_args)   # as checked: what every checkpoint records
-    if training_args.process_index == 0:
-        claim_output_dir(training_args, 'bg2vec_mntp')
-        clear_results(training_args.output_dir)   # an earlier run's record and figures: they describe another adapter
+    with checking_phase(data_source(data_args)): data = mntp_data(model_args, data_args, training_args, mntp_args, tok)
+    start_job(training_args, 'bg2vec_mntp')
     set_seed(training_args.seed)
     model = load_mntp_model(model_args.model_name_or_path, model_args.torch_dtype, model_args.attn_implementation, model_args.cache_dir)
     set_seed(training_args.seed)   # the LoRA weights are drawn here
     model = add_lora(model, mntp_args.lora_r, mntp_args.lora_dropout, verbose=training_args.should_log)
-    collator = MNTPCollator(tok, mlm_probability=mntp_args.mlm_probability, all_mask=mntp_args.data_collator_type == 'all_mask',
-                            max_length=max_length, text_column=data_args.text_column, defer_masking=True)
-    trainer = MNTPTrainer(model=model, args=training_args, train_dataset=train_rows, eval_dataset=eval_rows,
-                          data_collator=collator, processing_class=tok)
-    trainer.run_config = cfg   # recorded in every checkpoint
-    if mntp_args.stop_after_n_steps is not None: trainer.add_callback(StopAfterSteps(mntp_args.stop_after_n_steps))
-    before = trainer.evaluate() if eval_rows is not None else {}
-    result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    history = trainer.state.log_history
-    if before: history.insert(0, {**before, 'step': 0})   # train() starts a fresh history
-    last = next((h for h in reversed(history) if 'eval_loss' in h), None)
-    after = {} if eval_rows is None else last if last and last['step'] == trainer.state.global_step else trainer.evaluate()
-    metrics = {**result.metrics, **{k: v for k, v in after.items() if k.startswith('eval_')}}
+    trainer = mntp_trainer(model, tok, data, training_args, mntp_args, data_args.text_column,
+                           mntp_run_config(model_args, data_args, training_args, mntp_args))
+    before, after, metrics = train_and_evaluate(trainer)
     if trainer.is_world_process_zero():
-        out = Path(training_args.output_dir); existing = output_entries(out)   # what the job writes below gets listed
-        figs = own_folder(out / 'figures')
-        for name, fig in zip(('mntp_loss', 'mntp_accuracy'), plot_mntp_curves(trainer.state.log_history)):
-            buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=100, bbox_inches='tight')
-            write_atomic(figs / f'{name}.png', buf.getvalue())
-        save_adapter(model, tok, out)
-        run = dict(model_name_or_path=model_args.model_name_or_path, mask_token=tok.mask_token, mask_token_id=tok.mask_token_id,
-                   mlm_probability=mntp_args.mlm_probability, data_collator_type=mntp_args.data_collator_type,
-                   line_by_line=mntp_args.line_by_line, max_seq_length=max_length, lora_r=mntp_args.lora_r,
-                   steps=trainer.state.global_step, world_size=training_args.world_size,
-                   eval_accuracy_before=before.get('eval_accuracy'), eval_accuracy_after=after.get('eval_accuracy'),
-                   eval_loss_before=before.get('eval_loss'), eval_loss_after=after.get('eval_loss'), weights=weight_fingerprints(out), metrics=metrics, curves=mntp_curves(trainer.state.log_history))
-        write_atomic(out / 'bg2vec_mntp_run.json', json.dumps(run, indent=2, ensure_ascii=False))   # last: it vouches for the rest
-        record_output_entries(out, 'bg2vec_mntp', since=existing)   # what it wrote, and nothing else
+        with writing_results(training_args.output_dir, 'bg2vec_mntp') as out:
+            write_figures(out, dict(zip(('mntp_loss.png', 'mntp_accuracy.png'), plot_mntp_curves(trainer.state.log_history))))
+            save_adapter(model, tok, out)
+            run = mntp_run_record(model_args, mntp_args, training_args, trainer, data['max_length'], before, after, metrics)
+            write_run_record(out, MNTP_RUN_RECORD, {**run, 'weights': weight_fingerprints(out)}, training_args.world_size)
         acc = (f"; masked-token accuracy {before['eval_accuracy']:.1%} -> {after['eval_accuracy']:.1%}"
                if 'eval_accuracy' in before and 'eval_accuracy' in after else '')
         print(f"bg2vec_mntp: {trainer.state.global_step} steps in {metrics.get('train_runtime', 0):.0f} s{acc}; adapter saved in {out}",

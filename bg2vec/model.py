@@ -238,7 +238,7 @@ def dropout_views(encoder, # a `Bg2Vec`
 # %% ../nbs/11_model.ipynb #95fb9be4
 import numpy as np
 from tqdm.auto import trange
-from .tokens import SEPARATOR, last_n_mask, pad_rows, prompt_length, token_ids
+from .tokens import last_n_mask, pad_rows, prompt_length, token_ids
 
 def _rows(self, sentences:list) -> tuple[list, list]:
     "Each [instruction, text]'s token ids as the model reads them (cut at `max_length`), and how many of its last tokens to pool"

@@ -5,8 +5,7 @@
 # %% ../nbs/02_tiny.ipynb #250b0a84
 from __future__ import annotations
 
-import argparse, contextlib, warnings, copy, fcntl, hashlib, json, math, os, random, shutil, sys, tempfile, time
-from importlib.resources import files
+import argparse, contextlib, warnings, copy, fcntl, hashlib, json, math, os, shutil, sys, tempfile, time
 from pathlib import Path
 
 import torch

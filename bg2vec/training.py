@@ -6,56 +6,44 @@ arguments to a standalone encoder folder."""
 # %% ../nbs/14_training.ipynb #67ac4f3c
 from __future__ import annotations
 
-import contextlib, inspect, io, json, os, warnings
+import json, os
 from pathlib import Path
 
 import torch
 from fastcore.basics import patch
 from peft import PeftModel
 from peft.helpers import disable_input_dtype_casting
-from datasets.exceptions import DatasetGenerationError
-from transformers import AutoConfig, Trainer, TrainerCallback, set_seed
+from transformers import set_seed
 
-from .arguments import Bg2VecTrainingArguments, ConfigError, CustomArguments, DataTrainingArguments, ModelArguments
-from .jobs import (OwnCheckpoints, SafeCheckpointLoads, check_finite, check_output_dir, claim_output_dir, holds_output_dir,
-                         output_entries, record_output_entries, run_settings, save_training_args, write_atomic)
-from .jobs import clear_results, own_folder, remove_entry, result_fields, resume_same_run
+from .arguments import (Bg2VecTrainingArguments, ConfigError, CustomArguments, DataTrainingArguments, ModelArguments,
+                              data_source)
+from .jobs import check_output_dir, holds_output_dir, remove_entry, result_fields, resume_same_run, run_settings, write_atomic
+from .skeleton import (JobTrainer, describe_hardware, package_versions, StopTrainingCallback, checking_phase, start_job, write_figures, write_run_record,
+                             writing_results)
 from .collator import SimCSEDefaultCollator
-from .data import PairedDataset, PairedIterableDataset, load_raw_datasets
+from .data import PairedDataset, PairedIterableDataset, check_stream, load_raw_datasets
+from .assets import read_pairs
 from .loss import evaluate_pairs, load_loss, similarity_heatmap
 from .cached import PeakMemory, cached_step, embed_views
-from .model import Bg2Vec, compile_layers, dropout_views, initialize_peft, check_adapter_fits, weight_fingerprints
-from .backbones import check_backbone, check_model_source
+from .model import (RUN_RECORD, Bg2Vec, check_adapter_fits, compile_layers, dropout_views, initialize_peft,
+                          weight_fingerprints)
+from .backbones import check_model_files
 
 # %% auto #0
-__all__ = ['RESULT_FIELDS', 'StopTrainingCallback', 'SimCSETrainer', 'plot_loss_curve', 'save_encoder', 'run_config', 'check_run',
+__all__ = ['RESULT_FIELDS', 'SimCSETrainer', 'plot_loss_curve', 'save_encoder', 'run_config', 'run_card_fields', 'check_run',
+           'simcse_data', 'load_simcse_model', 'simcse_trainer', 'simcse_figures', 'simcse_run_record', 'write_encoder',
            'train_simcse']
 
-# %% ../nbs/14_training.ipynb #90a95732
-class StopTrainingCallback(TrainerCallback):
-    "Stop training after `stop_after_n_steps` optimiser steps"
-    def __init__(self, stop_after_n_steps:int): self.stop_after_n_steps = stop_after_n_steps
-    def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step >= self.stop_after_n_steps: control.should_training_stop = True
-
 # %% ../nbs/14_training.ipynb #322d1dd6
-class SimCSETrainer(SafeCheckpointLoads, OwnCheckpoints, Trainer):
+class SimCSETrainer(JobTrainer):
     "`Trainer` for SimCSE batches `(features per view, labels)` and a contrastive `loss_function`"
+    saved = 'the encoder'   # what a NaN loss leaves unsaved
     def __init__(self, *args, loss_function=None,
                  cached_mini_batch_size:int|None=None, # embed in mini-batches of this size with the cached loss
                  length_chunk_size:int|None=None, # embed rows of similar length in chunks of this many, padding trimmed
                  eval_pairs:list|None=None, # (sentence, paraphrase) rows scored at every evaluation
                  **kwargs):
-        args_ = kwargs.get('args') or (args[1] if len(args) > 1 else None)
-        if args_ is not None and not hasattr(args_, 'activation_checkpointing') and args_.gradient_checkpointing \
-                and not args_.gradient_checkpointing_kwargs:   # transformers 4 checkpointed reentrantly, which fails under LoRA
-            args_.gradient_checkpointing_kwargs = {'use_reentrant': False}
-        new, old = ('processing_class', 'tokenizer') if 'processing_class' in inspect.signature(Trainer.__init__).parameters \
-            else ('tokenizer', 'processing_class')   # transformers 5 / 4
-        if old in kwargs: kwargs.setdefault(new, kwargs.pop(old))
         super().__init__(*args, **kwargs)
-        self.loss_is_scaled_for_ga = False   # a mean over the micro-batch: Trainer divides it by the accumulation steps
-        self.current_gradient_accumulation_steps = self.args.gradient_accumulation_steps   # Trainer sets it per step in `train`
         self.loss_function = loss_function if loss_function is not None else load_loss('HardNegativeNLLLoss', scale=20.)
         self.cached_mini_batch_size, self.length_chunk_size, self.eval_pairs = cached_mini_batch_size, length_chunk_size, eval_pairs
 
@@ -67,61 +55,30 @@ class SimCSETrainer(SafeCheckpointLoads, OwnCheckpoints, Trainer):
         loss = self.loss_function(*reps[:3])
         return (loss, torch.stack(reps, dim=1)) if return_outputs else loss
 
+    # the skeleton's hooks: where the adapter sits, and what a checkpoint holds
+    def adapter_body(self, model): return model.model   # the `PeftModel` inside the `Bg2Vec` encoder
+    def save_weights(self, output_dir:str):
+        self.accelerator.unwrap_model(self.model).save(output_dir)   # adapter (or weights), tokenizer, llm2vec_config.json
+
 # %% ../nbs/14_training.ipynb #4fe0917d
 @patch
-def _casts(self:SimCSETrainer, model):
+def step_context(self:SimCSETrainer, model):
     "Under mixed precision, LoRA layers need not cast their inputs to float32 (see the model lesson)"
-    mixed = self.args.bf16 or self.args.fp16
-    return disable_input_dtype_casting(model) if mixed else contextlib.nullcontext()
+    return disable_input_dtype_casting(model) if self.args.bf16 or self.args.fp16 else super(SimCSETrainer, self).step_context(model)
 
 @patch
-def training_step(self:SimCSETrainer, model, inputs, *args, **kwargs):
-    with self._casts(model):
-        if not self.cached_mini_batch_size: loss = super(SimCSETrainer, self).training_step(model, inputs, *args, **kwargs)
-        else:
-            model.train()
-            features, labels = self._prepare_inputs(inputs)
-            steps = self.current_gradient_accumulation_steps           # micro-batches in this optimiser step
-            scale = self.accelerator.gradient_accumulation_steps / steps   # transformers 5: 1/steps; 4: 1 (accelerate divides)
-            with self.compute_loss_context_manager():
-                loss = cached_step(model, features, self.loss_function, self.cached_mini_batch_size,
-                                   backward=lambda t: self.accelerator.backward(t * scale),
-                                   no_sync=lambda: self.accelerator.no_sync(model), by_length=bool(self.length_chunk_size))
-            loss = loss.detach() / steps
-    check_finite(loss, self.state.global_step + 1, self.args.output_dir)   # on every rank: one rank's NaN stops them all
-    return loss
-
-# %% ../nbs/14_training.ipynb #a2576b11
-@patch
-def prediction_step(self:SimCSETrainer, model, inputs, prediction_loss_only:bool, ignore_keys=None):
-    inputs = self._prepare_inputs(inputs)
-    with torch.no_grad(), self._casts(model), self.compute_loss_context_manager(): loss = self.compute_loss(model, inputs)
-    return loss.detach(), None, None
-
-
-# %% ../nbs/14_training.ipynb #a8874d78
-@patch
-def _save(self:SimCSETrainer, output_dir:str|None=None, state_dict=None):
-    output_dir = output_dir or self.args.output_dir
-    if Path(output_dir).parent == Path(self.args.output_dir): own_folder(output_dir, clear_links=True)   # a checkpoint: no links in it
-    os.makedirs(output_dir, exist_ok=True)
-    self.accelerator.unwrap_model(self.model).save(output_dir)   # adapter (or weights), tokenizer, llm2vec_config.json
-    save_training_args(self.args, output_dir, getattr(self, 'run_config', None))   # hub token blanked; the settings (main job)
-
-
-# %% ../nbs/14_training.ipynb #a71d6d2c
-@patch
-def _load_from_checkpoint(self:SimCSETrainer, resume_from_checkpoint, model=None):
-    "Resume the LoRA adapter of a `Bg2Vec` encoder (`Trainer` looks for full weights only)"
-    enc = self.accelerator.unwrap_model(model if model is not None else self.model)
-    adapter = Path(resume_from_checkpoint) / 'adapter_model.safetensors'
-    if isinstance(getattr(enc, 'model', None), PeftModel) and adapter.exists():
-        from peft import set_peft_model_state_dict
-        from safetensors.torch import load_file
-        res = set_peft_model_state_dict(enc.model, load_file(str(adapter)))
-        if getattr(res, 'unexpected_keys', None): raise ValueError(f'{adapter}: unexpected weights {res.unexpected_keys[:5]}')
-        return
-    return super(SimCSETrainer, self)._load_from_checkpoint(resume_from_checkpoint, model)
+def step(self:SimCSETrainer, model, inputs, *args, **kwargs):
+    "One micro-batch: `Trainer`'s step, or with `cached_mini_batch_size` the cached one"
+    if not self.cached_mini_batch_size: return super(SimCSETrainer, self).step(model, inputs, *args, **kwargs)
+    model.train()
+    features, labels = self._prepare_inputs(inputs)
+    steps = self.current_gradient_accumulation_steps           # micro-batches in this optimiser step
+    scale = self.accelerator.gradient_accumulation_steps / steps   # transformers 5: 1/steps; 4: 1 (accelerate divides)
+    with self.compute_loss_context_manager():
+        loss = cached_step(model, features, self.loss_function, self.cached_mini_batch_size,
+                           backward=lambda t: self.accelerator.backward(t * scale),
+                           no_sync=lambda: self.accelerator.no_sync(model), by_length=bool(self.length_chunk_size))
+    return loss.detach() / steps
 
 # %% ../nbs/14_training.ipynb #c92b35e1
 @patch
@@ -131,16 +88,11 @@ def evaluate(self:SimCSETrainer, eval_dataset=None, ignore_keys=None, metric_key
     if self.eval_pairs:
         encoder = self.accelerator.unwrap_model(self.model)
         was_training = encoder.training
-        with self._casts(encoder): scores = evaluate_pairs(encoder, self.eval_pairs, batch_size=self.args.per_device_eval_batch_size)
+        with self.step_context(encoder): scores = evaluate_pairs(encoder, self.eval_pairs, batch_size=self.args.per_device_eval_batch_size)
         encoder.train(was_training)
         extra = {f'{metric_key_prefix}_{k}': round(scores[k], 4) for k in ('accuracy@1', 'mrr')}
         metrics.update(extra); self.log(extra)
     return metrics
-
-@patch
-def _load_best_model(self:SimCSETrainer):
-    "Load the best checkpoint's adapter (`load_best_model_at_end`), as a resume does"
-    self._load_from_checkpoint(self.state.best_model_checkpoint)
 
 # %% ../nbs/14_training.ipynb #ae51e3f6
 def plot_loss_curve(log_history:list[dict], ax=None):
@@ -181,66 +133,80 @@ def run_config(model_args, data_args, training_args, custom_args) -> dict:
     return run_settings(RESULT_FIELDS, training_args, model=model_args, data=data_args, training=training_args, custom=custom_args)
 
 
+# %% ../nbs/14_training.ipynb #1719e62a
+def _value(v): return getattr(v, 'value', v)   # enums (scheduler, optimizer) as their names
+
+def run_card_fields(model_args, data_args, training_args, custom_args, # the four argument dataclasses of the run
+                    train_rows:int|None=None, # training rows after blank ones are dropped (None when streaming)
+                    lora_alpha:int|None=None, # the adapter's alpha; default 2 * lora_r, as train_simcse sets it
+                    language:str='bg', # language of the training data
+                   ) -> dict:
+    "The fields of a run record that a model card needs and the arguments hold: data, result-changing settings, hardware, versions"
+    source = data_args.train_file or data_args.dataset_file_path
+    world = training_args.world_size
+    data = dict(name=data_args.dataset_name or (Path(source).name if source else None), config=data_args.dataset_config_name,
+                text_column=data_args.text_column, rows=train_rows, max_train_samples=data_args.max_train_samples,
+                validation_split_percentage=data_args.validation_split_percentage, streaming=data_args.streaming,
+                language=language)
+    hp = dict(bidirectional=model_args.bidirectional, pooling_mode=model_args.pooling_mode, max_seq_length=model_args.max_seq_length,
+              torch_dtype=model_args.torch_dtype, attn_implementation=model_args.attn_implementation,
+              simcse_dropout=custom_args.simcse_dropout, lora_r=custom_args.lora_r,
+              lora_alpha=lora_alpha if lora_alpha is not None else 2 * custom_args.lora_r, lora_dropout=custom_args.lora_dropout,
+              loss_class=custom_args.loss_class, loss_scale=custom_args.loss_scale,
+              per_device_train_batch_size=training_args.per_device_train_batch_size,
+              gradient_accumulation_steps=training_args.gradient_accumulation_steps, world_size=world,
+              batch_size=training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps * world,
+              cached_mini_batch_size=custom_args.cached_mini_batch_size, length_chunk_size=custom_args.length_chunk_size,
+              learning_rate=training_args.learning_rate,
+              lr_scheduler_type=_value(training_args.lr_scheduler_type), warmup_steps=training_args.warmup_steps,
+              weight_decay=training_args.weight_decay, optim=_value(training_args.optim),
+              adam_beta1=training_args.adam_beta1, adam_beta2=training_args.adam_beta2, adam_epsilon=training_args.adam_epsilon,
+              max_grad_norm=training_args.max_grad_norm, max_steps=training_args.max_steps,
+              num_train_epochs=None if training_args.max_steps > 0 else training_args.num_train_epochs,   # max_steps wins
+              stop_after_n_steps=custom_args.stop_after_n_steps,
+              dataloader_drop_last=training_args.dataloader_drop_last, bf16=training_args.bf16, fp16=training_args.fp16,
+              seed=training_args.seed)
+    return {'data': data, 'hyperparameters': hp, 'hardware': describe_hardware(world), 'versions': package_versions()}
+
 # %% ../nbs/14_training.ipynb #c05c683e
 def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:Bg2VecTrainingArguments,
               custom_args:CustomArguments):
     "What the argument checks cannot see: the files, folders, model and registries a run will use; raises `ConfigError`"
-    if not model_args.model_name_or_path: raise ConfigError('model_name_or_path is not set')
+    if not model_args.model_name_or_path: raise ConfigError('model_name_or_path=None: expected a hub name or a folder of the base model')
     try: load_loss(custom_args.loss_class)
     except ValueError as e: raise ConfigError(str(e)) from None
-    if training_args.remove_unused_columns:
-        training_args.remove_unused_columns = False   # the batches are TrainSample objects, not columns to filter
+    training_args.remove_unused_columns = False   # the batches are TrainSample objects, not columns to filter
     if not torch.cuda.is_available(): training_args.dataloader_pin_memory = False
     if training_args.ddp_find_unused_parameters is None:
         training_args.ddp_find_unused_parameters = False   # every LoRA weight takes part in every step: skip DDP's graph search
     resume_same_run(training_args, run_config(model_args, data_args, training_args, custom_args))
     check_output_dir(training_args, 'bg2vec_simcse')
-    try: check_model_source(model_args.model_name_or_path, model_args.max_seq_length)
-    except ValueError as e: raise ConfigError(str(e)) from None
-    cfg = Path(model_args.model_name_or_path) / 'config.json'
-    if model_args.bidirectional and cfg.exists():
-        try: check_backbone(AutoConfig.from_pretrained(str(cfg.parent)))
-        except (ValueError, OSError) as e: raise ConfigError(f'{cfg}: {e}') from None
-    if model_args.peft_model_name_or_path:
-        try: check_adapter_fits(model_args.model_name_or_path, model_args.peft_model_name_or_path)
-        except ValueError as e: raise ConfigError(str(e)) from None
+    check_model_files(model_args.model_name_or_path, model_args.max_seq_length, bidirectional=model_args.bidirectional)
+    if model_args.peft_model_name_or_path: check_adapter_fits(model_args.model_name_or_path, model_args.peft_model_name_or_path)
 
-# %% ../nbs/14_training.ipynb #3d5e0638
-@holds_output_dir('bg2vec_simcse')   # one job per folder, from the first check to the last file
-def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:Bg2VecTrainingArguments,
-                 custom_args:CustomArguments) -> dict:
-    "The whole SimCSE job: check, load, train, save the standalone encoder and its figures; returns the metrics"
-    source = data_args.train_file or data_args.dataset_file_path or data_args.dataset_name
-    try:   # the checking phase: every mistake found here is a ConfigError (exit 2), anything later keeps its traceback
-        check_run(model_args, data_args, training_args, custom_args)
-        raw = load_raw_datasets(data_args, model_args)
-        Paired = PairedIterableDataset if data_args.streaming else PairedDataset
-        train_dataset = Paired(raw['train'], data_args.text_column)
-        eval_dataset = Paired(raw['validation'], data_args.text_column) if 'validation' in raw else None
-        if not data_args.streaming and len(train_dataset) == 0:
-            raise ConfigError(f'{source}: no text to train on: all {train_dataset.n_dropped} rows of column '
-                             f'{data_args.text_column!r} are blank')
-        if not data_args.streaming and len(train_dataset) < training_args.per_device_train_batch_size:
-            raise ConfigError(f'{source}: only {len(train_dataset)} non-blank training rows, fewer than one batch of '
-                             f'{training_args.per_device_train_batch_size}')
-        eval_pairs = None
-        if data_args.eval_pairs_file:
-            from bg2vec.assets import read_pairs
-            eval_pairs = read_pairs(data_args.eval_pairs_file)
-        push_to = None
-        if training_args.push_to_hub:   # checked now, not after hours of training; the encoder is pushed, not checkpoints
-            from bg2vec.export import check_hub_push
-            push_to = training_args.hub_model_id or Path(training_args.output_dir).name
-            check_hub_push(push_to, training_args.hub_token)
-            training_args.push_to_hub = False
-    except ConfigError: raise
-    except (ValueError, TypeError, FileNotFoundError, UnicodeDecodeError, RuntimeError, DatasetGenerationError) as e:
-        why = str(e.__cause__ or e).strip().splitlines()[-1] if isinstance(e, DatasetGenerationError) else str(e)
-        raise ConfigError(why if not source or str(source) in why else f'{source}: {why}') from e   # the data: name the source
-    cfg = run_config(model_args, data_args, training_args, custom_args)   # as checked: what every checkpoint records
-    if training_args.process_index == 0:
-        claim_output_dir(training_args, 'bg2vec_simcse')
-        clear_results(training_args.output_dir)   # an earlier run's record, scores, export and figures: they describe other weights
+# %% ../nbs/14_training.ipynb #3d5e0640
+def simcse_data(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:Bg2VecTrainingArguments) -> dict:
+    "The training and validation pairs, the held-out retrieval pairs and the heatmaps' sentences; `ValueError` on less than a batch"
+    raw, batch, column = load_raw_datasets(data_args, model_args), training_args.per_device_train_batch_size, data_args.text_column
+    if data_args.streaming:
+        check_stream(raw['train'], column, need=batch)
+        train, valid = PairedIterableDataset(raw['train'], column), None
+        if 'validation' in raw: check_stream(raw['validation'], column); valid = PairedIterableDataset(raw['validation'], column)
+    else:
+        train = PairedDataset(raw['train'], column)
+        valid = PairedDataset(raw['validation'], column) if 'validation' in raw else None
+        if len(train) == 0: raise ValueError(f'no text to train on: all {train.n_dropped} rows of column {column!r} are blank')
+        if len(train) < batch:
+            raise ValueError(f'only {len(train)} non-blank training rows of column {column!r} ({train.n_dropped} blank), '
+                             f'fewer than one batch of {batch}')
+    shown = [] if valid is None or data_args.streaming else \
+        [t for t in raw['validation'][column][:200] if t and t.strip() and len(t) < 80][:10]
+    pairs = read_pairs(data_args.eval_pairs_file) if data_args.eval_pairs_file else None
+    return dict(train=train, eval=valid, eval_pairs=pairs, shown=shown, train_rows=None if data_args.streaming else len(train))
+
+# %% ../nbs/14_training.ipynb #3d5e0643
+def load_simcse_model(model_args:ModelArguments, training_args:Bg2VecTrainingArguments, custom_args:CustomArguments) -> Bg2Vec:
+    "The encoder (bidirectional, the MNTP adapter merged, SimCSE's attention dropout) with a fresh LoRA adapter"
     set_seed(training_args.seed)
     model = Bg2Vec.from_pretrained(model_args.model_name_or_path, peft_model_name_or_path=model_args.peft_model_name_or_path,
                                    merge_peft=True, enable_bidirectional=model_args.bidirectional,
@@ -251,46 +217,70 @@ def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, tra
     model.model = initialize_peft(model.model, lora_r=custom_args.lora_r, lora_alpha=2 * custom_args.lora_r,
                                   lora_dropout=custom_args.lora_dropout, verbose=training_args.should_log)
     if custom_args.compile_layers: compile_layers(model.model)
-    trainer = SimCSETrainer(model=model, args=training_args, train_dataset=train_dataset, eval_dataset=eval_dataset,
+    return model
+
+def simcse_trainer(model:Bg2Vec, data:dict, training_args:Bg2VecTrainingArguments, custom_args:CustomArguments,
+                   run_config:dict|None=None) -> SimCSETrainer:
+    "`SimCSETrainer` on `simcse_data`'s pairs, with the run's loss and the stop after `stop_after_n_steps`"
+    trainer = SimCSETrainer(model=model, args=training_args, train_dataset=data['train'], eval_dataset=data['eval'],
                             data_collator=SimCSEDefaultCollator(model.tokenize), processing_class=model.tokenizer,
                             loss_function=load_loss(custom_args.loss_class, scale=custom_args.loss_scale),
-                            cached_mini_batch_size=custom_args.cached_mini_batch_size,
-                            length_chunk_size=custom_args.length_chunk_size, eval_pairs=eval_pairs)
-    trainer.run_config = cfg   # recorded in every checkpoint
+                            cached_mini_batch_size=custom_args.cached_mini_batch_size, length_chunk_size=custom_args.length_chunk_size,
+                            eval_pairs=data['eval_pairs'], run_config=run_config)
     if custom_args.stop_after_n_steps is not None: trainer.add_callback(StopTrainingCallback(custom_args.stop_after_n_steps))
-    shown = [t for t in (raw['validation'][data_args.text_column][:200] if eval_dataset is not None and not data_args.streaming else [])
-             if t and t.strip() and len(t) < 80][:10]
-    before = dropout_views(model, shown, seed=0) if shown and trainer.is_world_process_zero() else None
+    return trainer
+
+# %% ../nbs/14_training.ipynb #3d5e0645
+def simcse_figures(trainer:SimCSETrainer, shown:list[str], before=None) -> dict:
+    "The loss curve and, given the dropout views of `shown` `before` training, heatmaps of them before and after"
+    figures = {'loss_curve.png': (plot_loss_curve(trainer.state.log_history), 100)}
+    if before is not None:
+        after = dropout_views(trainer.accelerator.unwrap_model(trainer.model), shown, seed=0)
+        for name, views in (('before', before), ('after', after)):
+            figures[f'heatmap_{name}.png'] = (similarity_heatmap(*views, labels=shown, title=f'{name} SimCSE', vmin=0.), 90)
+    return figures
+
+def simcse_run_record(model_args, data_args, training_args, custom_args, trainer:SimCSETrainer, metrics:dict,
+                      train_rows:int|None=None) -> dict:
+    "What `bg2vec_run.json` says of a finished run: where it started, the encoder's settings, the steps, the metrics, the card's fields"
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    return dict(model_name_or_path=model_args.model_name_or_path, peft_model_name_or_path=model_args.peft_model_name_or_path,
+                pooling_mode=model.pooling_mode, max_length=model.max_length, steps=trainer.state.global_step,
+                world_size=training_args.world_size, resumed_from=training_args.resume_from_checkpoint, metrics=metrics,
+                **run_card_fields(model_args, data_args, training_args, custom_args, train_rows=train_rows, lora_alpha=2 * custom_args.lora_r))
+
+def write_encoder(model:Bg2Vec, output_dir, run:dict, figures:dict,
+                  finish=None, # `finish(output_dir, run)`: what the caller adds before the record (the console job: export, card)
+                 ) -> Path:
+    "Write the figures, the standalone encoder, what `finish` adds, and last the run record with the weights' hashes"
+    with writing_results(output_dir, 'bg2vec_simcse') as out:
+        write_figures(out, figures)
+        save_encoder(model, out)
+        run = {**run, 'weights': weight_fingerprints(out)}
+        write_atomic(out / 'all_results.json', json.dumps(run['metrics'], indent=2))
+        if finish is not None: finish(out, run)
+        write_run_record(out, RUN_RECORD, run, run.get('world_size', 1))   # last: the run is complete
+    return out
+
+# %% ../nbs/14_training.ipynb #3d5e0647
+@holds_output_dir('bg2vec_simcse')   # one job per folder, from the first check to the last file
+def train_simcse(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:Bg2VecTrainingArguments,
+                 custom_args:CustomArguments,
+                 finish=None, # `finish(output_dir, run)` on the main process, before the run record is written (`write_encoder`)
+                ) -> dict:
+    "The whole SimCSE job: check, load, train, write the standalone encoder, its figures and run record; returns the metrics"
+    with checking_phase(): check_run(model_args, data_args, training_args, custom_args)
+    with checking_phase(data_source(data_args)): data = simcse_data(model_args, data_args, training_args)
+    start_job(training_args, 'bg2vec_simcse')
+    model = load_simcse_model(model_args, training_args, custom_args)
+    trainer = simcse_trainer(model, data, training_args, custom_args, run_config(model_args, data_args, training_args, custom_args))
+    before = dropout_views(model, data['shown'], seed=0) if data['shown'] and trainer.is_world_process_zero() else None
     with PeakMemory(training_args.device) as peak:
         result = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    metrics = {**result.metrics, **peak.metrics}
-    if eval_dataset is not None: metrics.update(trainer.evaluate())
+    metrics = {**result.metrics, **peak.metrics, **(trainer.evaluate() if data['eval'] is not None else {})}
     if trainer.is_world_process_zero():
-        out = Path(training_args.output_dir); existing = output_entries(out)   # what the job writes below gets listed
-        figs = own_folder(out / 'figures')
-        def save_figure(fig, name, dpi):
-            buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=dpi, bbox_inches='tight'); write_atomic(figs / name, buf.getvalue())
-        save_figure(plot_loss_curve(trainer.state.log_history), 'loss_curve.png', 100)
-        if before is not None:
-            after = dropout_views(model, shown, seed=0)
-            for name, views in (('before', before), ('after', after)):
-                save_figure(similarity_heatmap(*views, labels=shown, title=f'{name} SimCSE', vmin=0.), f'heatmap_{name}.png', 90)
-        save_encoder(model, out)
-        from bg2vec.export import export_sentence_transformers, push_encoder, run_card_fields, write_model_card
-        if model.pooling_mode == 'mean': export_sentence_transformers(out)
-        else: warnings.warn(f'pooling_mode={model.pooling_mode!r}: no sentence-transformers export (mean pooling only)')
-        run = dict(model_name_or_path=model_args.model_name_or_path, peft_model_name_or_path=model_args.peft_model_name_or_path,
-                   pooling_mode=model.pooling_mode, max_length=model.max_length, steps=trainer.state.global_step,
-                   world_size=training_args.world_size, resumed_from=training_args.resume_from_checkpoint, metrics=metrics,
-                   weights=weight_fingerprints(out),
-                   **run_card_fields(model_args, data_args, training_args, custom_args,
-                                     train_rows=None if data_args.streaming else len(train_dataset), lora_alpha=2 * custom_args.lora_r))
-        write_atomic(out / 'all_results.json', json.dumps(metrics, indent=2))
-        write_atomic(out / 'bg2vec_run.json', json.dumps(run, indent=2, ensure_ascii=False))   # the record: the run is complete
-        write_model_card(out, hub_model_id=push_to)
-        write_atomic(out / 'bg2vec_run.json', json.dumps(run, indent=2, ensure_ascii=False))   # again, so that it is written last
-        record_output_entries(out, 'bg2vec_simcse', since=existing)   # what it wrote, and nothing else
-        if push_to: push_encoder(out, push_to, token=training_args.hub_token, private=training_args.hub_private_repo)
+        run = simcse_run_record(model_args, data_args, training_args, custom_args, trainer, metrics, data['train_rows'])
+        out = write_encoder(model, training_args.output_dir, run, simcse_figures(trainer, data['shown'], before), finish)
         print(f"bg2vec_simcse: {trainer.state.global_step} steps in {metrics.get('train_runtime', 0):.0f} s"
               + (f'; peak memory {peak!r}' if peak.metrics else '') + f'; encoder saved in {out}', flush=True)
     return metrics
