@@ -235,6 +235,9 @@ def check_training(training_args,
     for name in ('adam_beta1', 'adam_beta2'): require(0 <= getattr(t, name) < 1, name, getattr(t, name), 'a number 0 <= beta < 1')
     require(t.adam_epsilon > 0, 'adam_epsilon', t.adam_epsilon, 'a positive number')
     require(t.max_grad_norm >= 0, 'max_grad_norm', t.max_grad_norm, 'a number >= 0 (0: no clipping)')
+    require(t.dataloader_num_workers >= 0, 'dataloader_num_workers', t.dataloader_num_workers, 'a number of worker processes >= 0')
+    for name in ('save_steps', 'eval_steps', 'logging_steps'):
+        if (v := getattr(t, name, None)) is not None: require(v > 0, name, v, 'a positive number of steps (below 1: a share of the run)')
     require(t.warmup_steps >= 0, 'warmup_steps', t.warmup_steps, 'a number >= 0 (below 1: a share of the steps)')
     require(not t.deepspeed, 'deepspeed', t.deepspeed,
             'no DeepSpeed config: the job merges and saves the adapter on one process, which ZeRO-3 sharding breaks; use plain '
@@ -299,6 +302,8 @@ def read_config(config:str|Path|dict|None, # a JSON file, or a dict of fields
     if config is None or isinstance(config, dict): return dict(config or {}), 'the configuration'
     source, path = str(config), Path(config)
     if path.is_dir(): raise ConfigError(f'{source} is a folder; expected a JSON configuration file')
+    if path.exists() and not path.is_file():   # a FIFO or a device would block the read, or never end
+        raise ConfigError(f'{source} is not a regular file (a pipe or a device?); expected a JSON configuration file')
     try: data = json.loads(path.read_text(encoding='utf-8'))
     except FileNotFoundError: raise ConfigError(f'{source}: no such configuration file') from None
     except UnicodeDecodeError as e: raise ConfigError(f'{source} is not UTF-8 text (byte {e.start + 1}); save it as UTF-8') from None

@@ -32,6 +32,7 @@ def cache_dir() -> Path:
 def read_pairs(path=None) -> list[tuple[str, str]]:
     "(sentence, paraphrase) rows of a UTF-8 TSV file with the header `sentence<TAB>paraphrase`; default: the bundled held-out pairs"
     path = Path(path or asset_path('bg_pairs.tsv'))
+    if path.exists() and not path.is_file(): raise ValueError(f'{path} is not a regular file (a folder, a pipe?); expected a TSV file')
     try: lines = path.read_text(encoding='utf-8').splitlines()
     except FileNotFoundError: raise FileNotFoundError(f'{path}: no such file of sentence/paraphrase pairs') from None
     except UnicodeDecodeError as e: raise ValueError(f'{path} is not UTF-8 text (byte {e.start + 1})') from None

@@ -13,7 +13,8 @@ from transformers import AutoConfig, AutoModel
 # %% auto #0
 __all__ = ['BIDIRECTIONAL_MODEL_TYPES', 'VISION_LANGUAGE_TYPES', 'decoder_config', 'check_backbone', 'make_bidirectional',
            'is_causal_switch', 'dtype_kwarg', 'legacy_class', 'DecoderCheckpointing', 'load_decoder',
-           'check_model_source', 'check_tokenizer', 'check_model_files', 'backbone_attn_implementation']
+           'check_model_source', 'check_tokenizer', 'check_weights', 'check_model_files',
+           'backbone_attn_implementation']
 
 # %% ../nbs/03_backbones.ipynb #0f08098c
 BIDIRECTIONAL_MODEL_TYPES = ('mistral', 'llama', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'gemma3_text')
@@ -129,21 +130,41 @@ def check_tokenizer(folder) -> None:
         why = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise ValueError(f'{folder}: the tokenizer does not load ({why}); expected the tokenizer files of the model') from None
 
+def check_weights(folder:Path) -> None:
+    "`ValueError` unless `folder` holds model weights: safetensors files whose headers read, or a `pytorch_model.bin`"
+    shards = sorted(folder.glob('*.safetensors'))
+    index = folder / 'model.safetensors.index.json'
+    if index.is_file():
+        try: names = set(json.loads(index.read_text(encoding='utf-8'))['weight_map'].values())
+        except (ValueError, KeyError, TypeError, AttributeError) as e: raise ValueError(f'{index} is not a weight index ({e})') from None
+        if missing := sorted(n for n in names if not (folder / n).is_file()): raise ValueError(f'{index}: shards {missing[:3]} are missing')
+    if not shards:
+        if (folder / 'pytorch_model.bin').is_file() or (folder / 'pytorch_model.bin.index.json').is_file(): return
+        raise ValueError(f'{folder}: no model weights (model.safetensors or pytorch_model.bin); expected a model folder')
+    from safetensors import safe_open
+    for shard in shards:
+        try:
+            with safe_open(str(shard), 'pt') as f: f.keys()
+        except Exception as e: raise ValueError(f'{shard}: not a readable safetensors file ({str(e).splitlines()[0]}); cut short?') from None
+
 def check_model_files(name_or_path:str, # the model a job will load: a folder, or a hub name
                       max_seq_length:int|None=None, # the longest row the job will feed it
                       bidirectional:bool=True, # the job makes it bidirectional: its type must be one this package can
                      ):
-    "Before anything loads: `check_model_source`; for a folder, a supported `model_type` and a tokenizer that loads"
+    "Before the weights load: `check_model_source`; a supported `model_type`, weights whose headers read and a tokenizer that loads"
     check_model_source(name_or_path, max_seq_length)
     folder = Path(name_or_path)
-    if not (folder / 'config.json').is_file(): return   # a hub name: checked when it downloads
-    if bidirectional:
-        try: config = AutoConfig.from_pretrained(str(folder))
+    local = (folder / 'config.json').is_file()
+    if bidirectional or not local:   # a hub name: its configuration and tokenizer come first (or fail offline), the weights later
+        try: config = AutoConfig.from_pretrained(str(folder) if local else name_or_path)
         except (ValueError, OSError, KeyError) as e:
-            raise ValueError(f"{folder / 'config.json'}: {(str(e).strip().splitlines() or [repr(e)])[0]}") from None
-        try: check_backbone(config)
-        except ValueError as e: raise ValueError(f"{folder / 'config.json'}: {e}") from None
-    check_tokenizer(folder)
+            where = folder / 'config.json' if local else name_or_path
+            raise ValueError(f"{where}: {(str(e).strip().splitlines() or [repr(e)])[0]}") from None
+        if bidirectional:
+            try: check_backbone(config)
+            except ValueError as e: raise ValueError(f"{folder / 'config.json' if local else name_or_path}: {e}") from None
+    if local: check_weights(folder)
+    check_tokenizer(folder if local else name_or_path)
 
 # %% ../nbs/03_backbones.ipynb #28b6d6f6
 def backbone_attn_implementation(config, # the model's configuration

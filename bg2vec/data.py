@@ -29,6 +29,7 @@ def check_data_file(path:str) -> None:
     p = Path(path)
     if not p.exists(): raise FileNotFoundError(f"data file {path!r} does not exist")
     if p.is_dir(): raise ValueError(f"data file {path!r} is a folder; expected a file")
+    if not p.is_file(): raise ValueError(f"data file {path!r} is not a regular file (a pipe or a device?); expected a file")
     if p.suffix.lower() not in _BUILDERS:
         raise ValueError(f"data file {path!r}: unsupported extension {p.suffix!r}; expected one of {sorted(_BUILDERS)}")
     if p.stat().st_size == 0: raise ValueError(f"data file {path!r} is empty")

@@ -8,6 +8,7 @@ stops every process when it turns NaN, and a process group torn down on every pa
 from __future__ import annotations
 
 import contextlib, copy, fcntl, functools, inspect, json, os, pickle, re, shutil, socket, sys, warnings
+from dataclasses import fields as dataclass_fields
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,11 +21,12 @@ from .assets import asset_path, cache_dir
 # %% auto #0
 __all__ = ['OUTPUT_MARKER', 'LOCK_FILE', 'CHECKPOINT_RECORD', 'NOT_RESULT_FIELDS', 'RESULT_FILES', 'EXPORT_FILES', 'EXIT_CODES',
            'write_atomic', 'check_output_dir', 'output_dir_lock', 'holds_output_dir', 'claim_output_dir',
-           'output_entries', 'record_output_entries', 'run_settings', 'check_same_run', 'checkpoint_folders',
-           'last_checkpoint', 'resolve_resume', 'result_fields', 'resume_same_run', 'remove_entry', 'own_folder',
-           'clear_results', 'save_training_args', 'UnsafeCheckpoint', 'rng_state_globals', 'weights_only_loads',
-           'load_checkpoint_safely', 'load_rng_state_safely', 'SafeCheckpointLoads', 'OwnCheckpoints', 'NonFiniteLoss',
-           'check_finite', 'end_process_group', 'cpu_ranks', 'run_job']
+           'output_entries', 'record_output_entries', 'run_settings', 'check_same_run', 'state_problem',
+           'checkpoint_folders', 'last_checkpoint', 'resolve_resume', 'result_fields', 'resume_same_run',
+           'check_loads_safely', 'remove_entry', 'own_folder', 'clear_results', 'save_training_args',
+           'UnsafeCheckpoint', 'rng_state_globals', 'weights_only_loads', 'load_checkpoint_safely',
+           'load_rng_state_safely', 'SafeCheckpointLoads', 'OwnCheckpoints', 'NonFiniteLoss', 'check_finite',
+           'end_process_group', 'cpu_ranks', 'run_job']
 
 # %% ../nbs/04_jobs.ipynb #4df9ec8d
 OUTPUT_MARKER, LOCK_FILE = '.bg2vec_output.json', '.bg2vec.lock'
@@ -231,21 +233,49 @@ def run_settings(fields:dict, # {group: field names}: the settings that change w
 def _differences(stored:dict, cfg:dict) -> list[str]:
     return [f'{k}: {stored.get(k)!r} there, {cfg.get(k)!r} now' for k in sorted(set(stored) | set(cfg)) if stored.get(k) != cfg.get(k)]
 
+def _record_config(rec:Path) -> dict:
+    "The settings a checkpoint's record holds; `ConfigError` naming the file if it is not a record"
+    stored = _read_json(rec)
+    if stored is None: raise ConfigError(f'{rec}: unreadable (cut short?): its settings cannot be checked; resume another checkpoint')
+    if not isinstance(stored.get('config'), dict):
+        raise ConfigError(f"{rec}: 'config' is {type(stored.get('config')).__name__}, expected an object of settings; "
+                          'the record is damaged: resume another checkpoint')
+    return stored['config']
+
 def check_same_run(checkpoint, cfg:dict):
     "`ConfigError` if `checkpoint` was made with settings other than `cfg` (a checkpoint without a record is taken as it is)"
     rec = Path(checkpoint) / CHECKPOINT_RECORD
     if not rec.is_file():
         warnings.warn(f'{checkpoint}: no {CHECKPOINT_RECORD} (an older version wrote it): resumed without checking its settings')
         return
-    stored = _read_json(rec)
-    if stored is None: raise ConfigError(f'{rec}: unreadable (cut short?): its settings cannot be checked; resume another checkpoint')
-    diff = _differences(stored.get('config', {}), cfg)
+    diff = _differences(_record_config(rec), cfg)
     if diff: raise ConfigError(f'{checkpoint} was made with other settings ({"; ".join(diff[:4])}); resuming it would mix two runs')
+
+def state_problem(ckpt:Path) -> str|None:
+    "Why `ckpt`'s `trainer_state.json` cannot be resumed from (missing, not JSON, fields a `TrainerState` lacks, wrong types), or None"
+    from transformers import TrainerState
+    try: state = json.loads((Path(ckpt) / 'trainer_state.json').read_text(encoding='utf-8'))
+    except FileNotFoundError: return 'no trainer_state.json'
+    except (OSError, ValueError) as e: return f'trainer_state.json is not valid JSON ({e})'
+    if not isinstance(state, dict): return f'trainer_state.json holds a {type(state).__name__}, expected an object'
+    known = {f.name: f for f in dataclass_fields(TrainerState)}
+    if unknown := sorted(set(state) - set(known)): return f'trainer_state.json has fields a TrainerState does not: {unknown[:5]}'
+    for name, v in state.items():
+        default = known[name].default
+        if isinstance(default, bool) or v is None: continue
+        if isinstance(default, (int, float)) and (not isinstance(v, (int, float)) or isinstance(v, bool)):
+            return f'trainer_state.json: {name}={v!r}, expected a number'
+    if not isinstance(state.get('global_step'), int) or state['global_step'] < 0:
+        return f"trainer_state.json: global_step={state.get('global_step')!r}, expected a step number"
+    history = state.get('log_history', [])
+    if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+        return 'trainer_state.json: log_history is not a list of log entries'
+    return None
 
 def _complete_step(ckpt:Path) -> int|None:
     "The global step of a checkpoint folder with everything a resume needs, else None"
-    try: step = json.loads((ckpt / 'trainer_state.json').read_text())['global_step']
-    except (OSError, ValueError, KeyError): return None
+    if state_problem(ckpt): return None
+    step = json.loads((ckpt / 'trainer_state.json').read_text(encoding='utf-8'))['global_step']
     weights = [ckpt / n for n in ('adapter_model.safetensors', 'model.safetensors') if (ckpt / n).is_file()]
     if not weights or not (ckpt / 'optimizer.pt').is_file(): return None
     try:
@@ -266,9 +296,9 @@ def last_checkpoint(output_dir, cfg:dict) -> str|None:
         step = _complete_step(ckpt)
         if step is None: warnings.warn(f'{ckpt}: incomplete (a save was interrupted?), not resumed from'); continue
         rec = ckpt / CHECKPOINT_RECORD
-        stored = _read_json(rec) if rec.is_file() else {}
-        if stored is None: warnings.warn(f'{rec}: unreadable (cut short?), not resumed from'); continue
-        diff = _differences(stored.get('config', {}), cfg)
+        try: stored = _record_config(rec) if rec.is_file() else {}
+        except ConfigError as e: warnings.warn(f'{e}; not resumed from'); continue
+        diff = _differences(stored, cfg)
         if diff: warnings.warn(f'{ckpt}: made with other settings ({"; ".join(diff[:2])}), not resumed from'); continue
         found.append((step, str(ckpt)))
     return max(found)[1] if found else None
@@ -284,15 +314,15 @@ def resolve_resume(training_args:Bg2VecTrainingArguments, cfg:dict):
     elif resume:
         if not (Path(resume) / 'trainer_state.json').exists():
             raise ConfigError(f'resume_from_checkpoint={resume!r} is not a checkpoint folder (no trainer_state.json in it)')
+        if why := state_problem(Path(resume)):
+            raise ConfigError(f'resume_from_checkpoint={resume!r} cannot be resumed: {why}')
         if _complete_step(Path(resume)) is None:
-            raise ConfigError(f'resume_from_checkpoint={resume!r} is incomplete (its weights, optimizer state or trainer state are '
+            raise ConfigError(f'resume_from_checkpoint={resume!r} is incomplete (its weights or optimizer state are '
                               'missing or cut short: a save was interrupted?)')
         check_same_run(resume, cfg)
     else: training_args.resume_from_checkpoint = None   # '' too: a fresh start, for the job and for `Trainer` alike
 
 # %% ../nbs/04_jobs.ipynb #6b6e405d
-from dataclasses import fields as dataclass_fields
-
 NOT_RESULT_FIELDS = frozenset({
     # where the job reads and writes, and how this start relates to an earlier one
     'output_dir', 'overwrite_output_dir', 'resume_from_checkpoint', 'resume_without_record', 'ignore_data_skip',
@@ -339,6 +369,15 @@ def resume_same_run(training_args:Bg2VecTrainingArguments, cfg:dict):
         raise ConfigError(f'resume_from_checkpoint={resume!r} has no {CHECKPOINT_RECORD}: nothing shows it was made with these '
                           'settings; pass --resume_without_record true to resume it as it is')
     resolve_resume(training_args, cfg)
+    if training_args.resume_from_checkpoint: check_loads_safely(training_args.resume_from_checkpoint)   # before anything is written
+
+def check_loads_safely(checkpoint, patterns=('rng_state*.pth', 'optimizer.pt', 'scheduler.pt', 'scaler.pt')):
+    "`UnsafeCheckpoint` naming the first of `checkpoint`'s pickled files that a weights-only load refuses (read now, before the run)"
+    for path in (q for pattern in patterns for q in sorted(Path(checkpoint).glob(pattern))):
+        try: why = _refused(path)
+        except Exception: continue   # damaged rather than unsafe: the trainer reports it when it loads the file
+        if why: raise UnsafeCheckpoint(f'{path} ({why}): refused to load: it holds objects other than tensors and plain values, and '
+                                       'unpickling them could run code; do not resume from this checkpoint')
 
 # %% ../nbs/04_jobs.ipynb #5eddd4ed
 def remove_entry(path) -> bool:

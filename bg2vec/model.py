@@ -26,8 +26,8 @@ from .tokens import SEPARATOR, batch_tokenize, pool
 # %% auto #0
 __all__ = ['RUN_RECORD', 'PUBLISHED_ENCODER', 'ENCODER_CONFIG', 'ENCODER_KEYS', 'LORA_MODULES', 'flash_attention_available',
            'resolve_attn_implementation', 'resolve_dtype', 'fuse_rms_norm', 'weight_fingerprints', 'check_run_record',
-           'Bg2Vec', 'dropout_views', 'lora_shapes', 'check_adapter_fits', 'initialize_peft', 'encode_multi_process',
-           'compile_layers']
+           'Bg2Vec', 'dropout_views', 'lora_shapes', 'check_adapter_fits', 'check_encoder_config', 'initialize_peft',
+           'encode_multi_process', 'compile_layers']
 
 # %% ../nbs/11_model.ipynb #15115615
 def flash_attention_available() -> bool:
@@ -292,32 +292,78 @@ def lora_shapes(cfg:dict) -> dict:
     return {'q_proj': (h, q), 'k_proj': (h, kv), 'v_proj': (h, kv), 'o_proj': (q, h),
             'gate_proj': (h, inter), 'up_proj': (h, inter), 'down_proj': (inter, h)}
 
+def _adapter_shapes(adapter_dir:Path) -> dict:
+    "{tensor name: shape} of an adapter's weights, read without loading them (safetensors), or loaded weights-only (a `.bin`)"
+    from bg2vec.jobs import UnsafeCheckpoint, weights_only_loads
+    weights = adapter_dir / 'adapter_model.safetensors'
+    if weights.is_file():
+        from safetensors import SafetensorError, safe_open
+        try:
+            with safe_open(str(weights), 'pt') as f: return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+        except (SafetensorError, OSError) as e: raise ValueError(f'{weights}: not a readable safetensors file ({e})') from None
+    pickled = adapter_dir / 'adapter_model.bin'
+    if not pickled.is_file(): raise ValueError(f'{adapter_dir}: no adapter_model.safetensors; expected the weights of a peft adapter')
+    import pickle
+    try:
+        with weights_only_loads(): state = torch.load(pickled, map_location='cpu')
+    except pickle.UnpicklingError as e:
+        raise UnsafeCheckpoint(f'{pickled}: refused to load: it holds objects other than tensors ({str(e).strip().splitlines()[0][:120]}), '
+                               'and unpickling them could run code') from None
+    return {k: tuple(v.shape) for k, v in state.items() if hasattr(v, 'shape')}
+
 def check_adapter_fits(model_dir, adapter_dir):
-    "Raise `ValueError` naming the first LoRA tensor of `adapter_dir` whose module or shape does not fit the model in `model_dir`"
-    import json
-    from pathlib import Path
-    from safetensors import safe_open
+    "Before anything loads: `adapter_dir` is a LoRA adapter whose config reads and whose modules, layers, rank and shapes fit `model_dir`"
     model_dir, adapter_dir = Path(model_dir), Path(adapter_dir)
-    if not (model_dir / 'config.json').is_file() or not (adapter_dir / 'adapter_config.json').is_file(): return   # hub names
+    if not adapter_dir.exists():
+        if adapter_dir.is_absolute() or str(adapter_dir).startswith('.') or len(adapter_dir.parts) > 2:
+            raise ValueError(f'peft_model_name_or_path={str(adapter_dir)!r}: no such folder (and not a hub name, owner/adapter)')
+        return                                   # a hub name: checked when it downloads
+    conf_path = adapter_dir / 'adapter_config.json'
+    if not conf_path.is_file(): raise ValueError(f'{adapter_dir}: no adapter_config.json; expected a peft LoRA adapter folder')
+    try: conf = json.loads(conf_path.read_text(encoding='utf-8'))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e: raise ValueError(f'{conf_path} is not valid JSON: {e}') from None
+    if not isinstance(conf, dict): raise ValueError(f'{conf_path}: expected a JSON object, found {type(conf).__name__}')
+    r = conf.get('r')
+    if not isinstance(r, int) or isinstance(r, bool) or r < 1: raise ValueError(f'{conf_path}: r={r!r}; expected a positive rank')
+    if not (model_dir / 'config.json').is_file(): return   # a hub model: its shapes are checked when it loads
     cfg = json.loads((model_dir / 'config.json').read_text()); cfg = cfg.get('text_config') or cfg   # a vision-language model: its decoder
     shapes, n_layers = lora_shapes(cfg), cfg['num_hidden_layers']
+    targets = conf.get('target_modules')
+    if isinstance(targets, list) and (missing := [t for t in targets if t.split('.')[-1] not in shapes]):
+        raise ValueError(f'{conf_path}: target_modules {missing} are not modules of a {cfg.get("model_type")} layer; expected some of {list(shapes)}')
     weights = adapter_dir / 'adapter_model.safetensors'
-    if not weights.is_file(): return
-    with safe_open(str(weights), 'pt') as f:
-        for key in f.keys():
-            parts = key.split('.')
-            if 'lora_A' not in parts and 'lora_B' not in parts: continue
-            ab = 'lora_A' if 'lora_A' in parts else 'lora_B'
-            module = parts[parts.index(ab) - 1]
-            layer = int(parts[parts.index('layers') + 1]) if 'layers' in parts else 0
-            shape = tuple(f.get_slice(key).get_shape())
-            if module not in shapes: raise ValueError(f'{weights}: {key} adapts {module!r}, which a {cfg.get("model_type")} layer does not have')
-            if layer >= n_layers: raise ValueError(f'{weights}: {key} adapts layer {layer}; {model_dir} has {n_layers} layers')
-            fan_in, fan_out = shapes[module]
-            if (ab == 'lora_A' and shape[1] != fan_in) or (ab == 'lora_B' and shape[0] != fan_out):
-                want = f'(r, {fan_in})' if ab == 'lora_A' else f'({fan_out}, r)'
-                raise ValueError(f'{weights}: {key} has shape {list(shape)}, expected {want} for {model_dir}: '
-                                 'the adapter was made for another model')
+    for key, shape in _adapter_shapes(adapter_dir).items():
+        parts = key.split('.')
+        if 'lora_A' not in parts and 'lora_B' not in parts: continue
+        ab = 'lora_A' if 'lora_A' in parts else 'lora_B'
+        module = parts[parts.index(ab) - 1]
+        layer = int(parts[parts.index('layers') + 1]) if 'layers' in parts else 0
+        if module not in shapes: raise ValueError(f'{weights}: {key} adapts {module!r}, which a {cfg.get("model_type")} layer does not have')
+        if layer >= n_layers: raise ValueError(f'{weights}: {key} adapts layer {layer}; {model_dir} has {n_layers} layers')
+        fan_in, fan_out = shapes[module]
+        if (ab == 'lora_A' and shape[1] != fan_in) or (ab == 'lora_B' and shape[0] != fan_out):
+            want = f'(r, {fan_in})' if ab == 'lora_A' else f'({fan_out}, r)'
+            raise ValueError(f'{weights}: {key} has shape {list(shape)}, expected {want} for {model_dir}: '
+                             'the adapter was made for another model')
+        rank = shape[0] if ab == 'lora_A' else shape[1]
+        if rank != r and not conf.get('rank_pattern'):
+            raise ValueError(f'{weights}: {key} has rank {rank}, but {conf_path.name} says r={r}; the config and the weights disagree')
+
+# %% ../nbs/11_model.ipynb #d7a5fe11
+def check_encoder_config(folder) -> None:
+    "`ValueError` naming the file, key and value if `folder`'s `llm2vec_config.json` (when it has one) is not what `Bg2Vec` reads"
+    from bg2vec.arguments import POOLING_MODES
+    path = Path(folder) / ENCODER_CONFIG
+    if not path.exists(): return
+    try: cfg = json.loads(path.read_text(encoding='utf-8')) if path.is_file() else None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e: raise ValueError(f'{path} is not valid JSON: {e}') from None
+    if not isinstance(cfg, dict): raise ValueError(f'{path}: expected a JSON object of encoder settings {list(ENCODER_KEYS)}')
+    if unknown := sorted(set(cfg) - set(ENCODER_KEYS)): raise ValueError(f'{path}: unknown key(s) {unknown}; expected some of {list(ENCODER_KEYS)}')
+    def bad(k, want): raise ValueError(f'{path}: {k}={cfg[k]!r}; expected {want}')
+    if 'pooling_mode' in cfg and cfg['pooling_mode'] not in POOLING_MODES: bad('pooling_mode', f'one of {list(POOLING_MODES)}')
+    for k in ('max_length', 'doc_max_length'):
+        if k in cfg and (not isinstance(cfg[k], int) or isinstance(cfg[k], bool) or cfg[k] < 1): bad(k, 'a positive number of tokens')
+    if 'skip_instruction' in cfg and not isinstance(cfg['skip_instruction'], bool): bad('skip_instruction', 'true or false')
 
 # %% ../nbs/11_model.ipynb #09145491
 LORA_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']

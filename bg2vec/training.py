@@ -25,7 +25,7 @@ from .data import PairedDataset, PairedIterableDataset, check_stream, load_raw_d
 from .assets import read_pairs
 from .loss import evaluate_pairs, load_loss, similarity_heatmap
 from .cached import PeakMemory, cached_step, embed_views
-from .model import (RUN_RECORD, Bg2Vec, check_adapter_fits, compile_layers, dropout_views, initialize_peft,
+from .model import (RUN_RECORD, Bg2Vec, check_adapter_fits, check_encoder_config, compile_layers, dropout_views, initialize_peft,
                           weight_fingerprints)
 from .backbones import check_model_files
 
@@ -182,7 +182,11 @@ def check_run(model_args:ModelArguments, data_args:DataTrainingArguments, traini
     resume_same_run(training_args, run_config(model_args, data_args, training_args, custom_args))
     check_output_dir(training_args, 'bg2vec_simcse')
     check_model_files(model_args.model_name_or_path, model_args.max_seq_length, bidirectional=model_args.bidirectional)
-    if model_args.peft_model_name_or_path: check_adapter_fits(model_args.model_name_or_path, model_args.peft_model_name_or_path)
+    check_encoder_config(model_args.model_name_or_path)
+    if model_args.peft_model_name_or_path:
+        check_adapter_fits(model_args.model_name_or_path, model_args.peft_model_name_or_path)
+        check_encoder_config(model_args.peft_model_name_or_path)
+    if data_args.eval_pairs_file: read_pairs(data_args.eval_pairs_file)   # a readable TSV of pairs, named as itself
 
 # %% ../nbs/14_training.ipynb #3d5e0640
 def simcse_data(model_args:ModelArguments, data_args:DataTrainingArguments, training_args:Bg2VecTrainingArguments) -> dict:
