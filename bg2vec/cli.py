@@ -17,7 +17,7 @@ from .assets import asset_path
 from .arguments import ConfigError, DataTrainingArguments, ModelArguments, parse_config
 from .jobs import cpu_ranks, holds_output_dir, run_job
 from .skeleton import checking_phase
-from .mntp import parse_mntp_config, train_mntp
+from .mntp_job import parse_mntp_config, train_mntp
 from .export import check_hub_push, export_encoder, push_encoder
 from .training import train_simcse
 

@@ -10,7 +10,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from .assets import asset_path
-from .mntp import parse_mntp_config, train_mntp
+from .mntp_job import parse_mntp_config, train_mntp
 from .tiny import REBUILD_ADAPTER, STAMP, TINY_ADAPTER, TINY_RECIPE, build_atomically, recipe_fingerprint, hf_bars, read_stamp, cache_dir, save_tiny_model
 
 # %% auto #0
