@@ -146,6 +146,7 @@ def _give_back(out:Path, fd:int):
     except OSError: pass
     finally: os.close(fd)
 
+# %% ../nbs/04_jobs.ipynb #9f7acd9d
 @contextlib.contextmanager
 def output_dir_lock(output_dir, # the job's folder; created if missing (and removed again if nothing is written there)
                     job:str, # the job's name, written into the lock file for others to read
@@ -160,6 +161,7 @@ def output_dir_lock(output_dir, # the job's folder; created if missing (and remo
     try: yield out
     finally: _give_back(out, _held.pop(key)); _remove_made(made)
 
+# %% ../nbs/04_jobs.ipynb #d2109c7d
 def holds_output_dir(job:str):
     "Decorator for a job function `f(model_args, data_args, training_args, ...)`: its first process holds `output_dir` for the whole call"
     def wrap(f):
@@ -230,6 +232,7 @@ def run_settings(fields:dict, # {group: field names}: the settings that change w
     cfg['global_batch_size'] = training_args.per_device_train_batch_size * training_args.world_size
     return json.loads(json.dumps(cfg, default=str))
 
+# %% ../nbs/04_jobs.ipynb #460d5840
 def _differences(stored:dict, cfg:dict) -> list[str]:
     return [f'{k}: {stored.get(k)!r} there, {cfg.get(k)!r} now' for k in sorted(set(stored) | set(cfg)) if stored.get(k) != cfg.get(k)]
 
@@ -251,6 +254,7 @@ def check_same_run(checkpoint, cfg:dict):
     diff = _differences(_record_config(rec), cfg)
     if diff: raise ConfigError(f'{checkpoint} was made with other settings ({"; ".join(diff[:4])}); resuming it would mix two runs')
 
+# %% ../nbs/04_jobs.ipynb #62c0d765
 def state_problem(ckpt:Path) -> str|None:
     "Why `ckpt`'s `trainer_state.json` cannot be resumed from (missing, not JSON, fields a `TrainerState` lacks, wrong types), or None"
     from transformers import TrainerState
@@ -284,6 +288,7 @@ def _complete_step(ckpt:Path) -> int|None:
     except Exception: return None
     return step
 
+# %% ../nbs/04_jobs.ipynb #63b6dec6
 def checkpoint_folders(output_dir) -> list[Path]:
     "The folders in `output_dir` named as `Trainer` names a checkpoint (`checkpoint-<step>`); `checkpoint-4-backup` is not one"
     out = Path(output_dir)

@@ -221,6 +221,7 @@ def mntp_trainer(model:MNTPModel, tokenizer, data:dict, training_args:TrainingAr
     if mntp_args.stop_after_n_steps is not None: trainer.add_callback(StopTrainingCallback(mntp_args.stop_after_n_steps))
     return trainer
 
+# %% ../nbs/22_mntp_job.ipynb #528c7fa4
 def train_and_evaluate(trainer:MNTPTrainer) -> tuple[dict, dict, dict]:
     "Evaluate, train (or resume), evaluate again unless the last log did at the last step: (before, after, metrics)"
     before = trainer.evaluate() if trainer.eval_dataset is not None else {}
@@ -231,6 +232,7 @@ def train_and_evaluate(trainer:MNTPTrainer) -> tuple[dict, dict, dict]:
     after = {} if trainer.eval_dataset is None else last if last and last['step'] == trainer.state.global_step else trainer.evaluate()
     return before, after, {**result.metrics, **{k: v for k, v in after.items() if k.startswith('eval_')}}
 
+# %% ../nbs/22_mntp_job.ipynb #72e8f3b6
 def mntp_run_record(model_args, mntp_args, training_args, trainer:MNTPTrainer, max_length:int, before:dict, after:dict,
                     metrics:dict) -> dict:
     "What `bg2vec_mntp_run.json` says of a finished run: the masking, the adapter, the steps, the accuracy before and after, the curves"

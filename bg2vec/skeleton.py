@@ -161,6 +161,7 @@ def package_versions(names=('bg2vec', 'torch', 'transformers', 'peft', 'accelera
         except PackageNotFoundError: out[n] = None
     return out
 
+# %% ../nbs/06_skeleton.ipynb #0c6d04e4
 def write_run_record(output_dir, name:str, # the record's file name (`bg2vec_run.json`, `bg2vec_mntp_run.json`)
                      run:dict, # what the job records; the hardware and package versions are added unless given
                      world_size:int=1) -> Path:

@@ -223,6 +223,7 @@ def load_simcse_model(model_args:ModelArguments, training_args:Bg2VecTrainingArg
     if custom_args.compile_layers: compile_layers(model.model)
     return model
 
+# %% ../nbs/14_training.ipynb #239a665b
 def simcse_trainer(model:Bg2Vec, data:dict, training_args:Bg2VecTrainingArguments, custom_args:CustomArguments,
                    run_config:dict|None=None) -> SimCSETrainer:
     "`SimCSETrainer` on `simcse_data`'s pairs, with the run's loss and the stop after `stop_after_n_steps`"
@@ -244,6 +245,7 @@ def simcse_figures(trainer:SimCSETrainer, shown:list[str], before=None) -> dict:
             figures[f'heatmap_{name}.png'] = (similarity_heatmap(*views, labels=shown, title=f'{name} SimCSE', vmin=0.), 90)
     return figures
 
+# %% ../nbs/14_training.ipynb #50b5f279
 def simcse_run_record(model_args, data_args, training_args, custom_args, trainer:SimCSETrainer, metrics:dict,
                       train_rows:int|None=None) -> dict:
     "What `bg2vec_run.json` says of a finished run: where it started, the encoder's settings, the steps, the metrics, the card's fields"
@@ -253,6 +255,7 @@ def simcse_run_record(model_args, data_args, training_args, custom_args, trainer
                 world_size=training_args.world_size, resumed_from=training_args.resume_from_checkpoint, metrics=metrics,
                 **run_card_fields(model_args, data_args, training_args, custom_args, train_rows=train_rows, lora_alpha=2 * custom_args.lora_r))
 
+# %% ../nbs/14_training.ipynb #04722776
 def write_encoder(model:Bg2Vec, output_dir, run:dict, figures:dict,
                   finish=None, # `finish(output_dir, run)`: what the caller adds before the record (the console job: export, card)
                  ) -> Path:
