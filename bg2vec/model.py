@@ -318,6 +318,7 @@ def check_adapter_fits(model_dir, adapter_dir):
         if adapter_dir.is_absolute() or str(adapter_dir).startswith('.') or len(adapter_dir.parts) > 2:
             raise ValueError(f'peft_model_name_or_path={str(adapter_dir)!r}: no such folder (and not a hub name, owner/adapter)')
         return                                   # a hub name: checked when it downloads
+    if (adapter_dir / 'adapter_model.bin').is_file(): _adapter_shapes(adapter_dir)   # pickled weights: refused (status 4) before all else
     conf_path = adapter_dir / 'adapter_config.json'
     if not conf_path.is_file(): raise ValueError(f'{adapter_dir}: no adapter_config.json; expected a peft LoRA adapter folder')
     try: conf = json.loads(conf_path.read_text(encoding='utf-8'))
