@@ -112,6 +112,7 @@ def check_model_source(name_or_path:str, # the model a job will load: a folder, 
         if local.is_absolute() or name_or_path.startswith('.') or len(local.parts) > 2:
             raise ValueError(f'model_name_or_path={name_or_path!r}: no such folder (and not a hub name, owner/model)')
         return                                   # a hub name: checked when it downloads
+    if not local.is_dir(): raise ValueError(f'model_name_or_path={name_or_path!r} is a file; expected a model folder')
     cfg = local / 'config.json'
     if not cfg.is_file(): raise ValueError(f'{local}: no config.json; expected a model folder')
     try: data = json.loads(cfg.read_text(encoding='utf-8'))

@@ -27,6 +27,7 @@ LLM2VEC_TEXT_DATASETS = ('Wiki1M',)  # llm2vec names whose data is a local text 
 def check_data_file(path:str) -> None:
     "Fail with a clear message if `path` is missing, empty, of an unknown format, or (for text formats) not UTF-8"
     p = Path(path)
+    if p.is_symlink() and not p.exists(): raise FileNotFoundError(f"data file {path!r} is a link to nothing (or a loop of links)")
     if not p.exists(): raise FileNotFoundError(f"data file {path!r} does not exist")
     if p.is_dir(): raise ValueError(f"data file {path!r} is a folder; expected a file")
     if not p.is_file(): raise ValueError(f"data file {path!r} is not a regular file (a pipe or a device?); expected a file")

@@ -201,7 +201,9 @@ def simcse_data(model_args:ModelArguments, data_args:DataTrainingArguments, trai
         valid = PairedDataset(raw['validation'], column) if 'validation' in raw else None
         if len(train) == 0: raise ValueError(f'no text to train on: all {train.n_dropped} rows of column {column!r} are blank')
         if len(train) < batch:
-            raise ValueError(f'only {len(train)} non-blank training rows of column {column!r} ({train.n_dropped} blank), '
+            held = f', after {data_args.validation_split_percentage}% held out for validation' \
+                if 'validation' in raw and not data_args.validation_file and data_args.validation_split_percentage else ''
+            raise ValueError(f'only {len(train)} non-blank training rows of column {column!r} ({train.n_dropped} blank{held}), '
                              f'fewer than one batch of {batch}')
     shown = [] if valid is None or data_args.streaming else \
         [t for t in raw['validation'][column][:200] if t and t.strip() and len(t) < 80][:10]
