@@ -48,6 +48,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'bg2vec.backbones.is_causal_switch': ('backbones.html#is_causal_switch', 'bg2vec/backbones.py'),
                                   'bg2vec.backbones.legacy_class': ('backbones.html#legacy_class', 'bg2vec/backbones.py'),
                                   'bg2vec.backbones.load_decoder': ('backbones.html#load_decoder', 'bg2vec/backbones.py'),
+                                  'bg2vec.backbones.looks_like_hub_name': ('backbones.html#looks_like_hub_name', 'bg2vec/backbones.py'),
                                   'bg2vec.backbones.make_bidirectional': ('backbones.html#make_bidirectional', 'bg2vec/backbones.py')},
             'bg2vec.cached': { 'bg2vec.cached.ActivationMeter': ('cached.html#activationmeter', 'bg2vec/cached.py'),
                                'bg2vec.cached.ActivationMeter.__enter__': ('cached.html#activationmeter.__enter__', 'bg2vec/cached.py'),

@@ -13,7 +13,7 @@ from transformers import AutoConfig, AutoModel
 # %% auto #0
 __all__ = ['BIDIRECTIONAL_MODEL_TYPES', 'VISION_LANGUAGE_TYPES', 'decoder_config', 'check_backbone', 'make_bidirectional',
            'is_causal_switch', 'dtype_kwarg', 'legacy_class', 'DecoderCheckpointing', 'load_decoder',
-           'check_model_source', 'check_tokenizer', 'check_weights', 'check_model_files',
+           'looks_like_hub_name', 'check_model_source', 'check_tokenizer', 'check_weights', 'check_model_files',
            'backbone_attn_implementation']
 
 # %% ../nbs/03_backbones.ipynb #0f08098c
@@ -103,13 +103,17 @@ def load_decoder(name_or_path, # a hub name or a folder: a decoder, or a vision-
     return model
 
 # %% ../nbs/03_backbones.ipynb #5ab73523
+def looks_like_hub_name(name:str) -> bool:
+    "Whether a path that does not exist can still be a hub name (`owner/name` or `name`): not absolute, not relative, two parts at most"
+    return not (Path(name).is_absolute() or str(name).startswith('.') or len(Path(name).parts) > 2)
+
 def check_model_source(name_or_path:str, # the model a job will load: a folder, or a hub name (owner/model)
                        max_seq_length:int|None=None, # the longest row the job will feed it
                       ):
     "Before anything loads: the folder exists (or the name is a hub name), its `config.json` reads, and `max_seq_length` fits its positions"
     local = Path(name_or_path)
     if not local.exists():
-        if local.is_absolute() or name_or_path.startswith('.') or len(local.parts) > 2:
+        if not looks_like_hub_name(name_or_path):
             raise ValueError(f'model_name_or_path={name_or_path!r}: no such folder (and not a hub name, owner/model)')
         return                                   # a hub name: checked when it downloads
     if not local.is_dir(): raise ValueError(f'model_name_or_path={name_or_path!r} is a file; expected a model folder')

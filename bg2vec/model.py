@@ -20,7 +20,7 @@ from peft import LoraConfig, PeftModel, get_peft_model
 from fastcore.basics import patch
 from peft.helpers import disable_input_dtype_casting
 
-from .backbones import BIDIRECTIONAL_MODEL_TYPES, DecoderCheckpointing, check_backbone, load_decoder
+from .backbones import BIDIRECTIONAL_MODEL_TYPES, DecoderCheckpointing, check_backbone, load_decoder, looks_like_hub_name
 from .tokens import SEPARATOR, batch_tokenize, pool
 
 # %% auto #0
@@ -315,7 +315,7 @@ def check_adapter_fits(model_dir, adapter_dir):
     "Before anything loads: `adapter_dir` is a LoRA adapter whose config reads and whose modules, layers, rank and shapes fit `model_dir`"
     model_dir, adapter_dir = Path(model_dir), Path(adapter_dir)
     if not adapter_dir.exists():
-        if adapter_dir.is_absolute() or str(adapter_dir).startswith('.') or len(adapter_dir.parts) > 2:
+        if not looks_like_hub_name(str(adapter_dir)):
             raise ValueError(f'peft_model_name_or_path={str(adapter_dir)!r}: no such folder (and not a hub name, owner/adapter)')
         return                                   # a hub name: checked when it downloads
     if (adapter_dir / 'adapter_model.bin').is_file(): _adapter_shapes(adapter_dir)   # pickled weights: refused (status 4) before all else

@@ -115,8 +115,9 @@ def checking_phase(source=None): # what the errors are about (the data), named w
     try: yield
     except (ConfigError, UnsafeCheckpoint): raise
     except CHECKED_ERRORS as e:
-        why = str(e.__cause__ or e).strip().splitlines() if isinstance(e, DatasetGenerationError) else str(e).strip().splitlines()
-        why = why[-1] if isinstance(e, DatasetGenerationError) else why[0] if why else type(e).__name__
+        generated = isinstance(e, DatasetGenerationError)   # `datasets` wraps the reader's error: its last line is the reason
+        lines = str((e.__cause__ or e) if generated else e).strip().splitlines() or [type(e).__name__]
+        why = lines[-1] if generated else lines[0]
         raise ConfigError(why if not source or str(source) in why else f'{source}: {why}') from e
 
 # %% ../nbs/06_skeleton.ipynb #20d2152b
